@@ -1,0 +1,41 @@
+"""What every CLI module shares: the repository from ``-C``, consoles, JSON output."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from flowloop.repo import FlowRepo, find_repo
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class CliState:
+    start: Path
+
+    def repo(self) -> FlowRepo:
+        """The initialized repository at or above ``-C`` (or the working directory)."""
+        return find_repo(self.start).require_initialized()
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState(Path.cwd())
+    return root.obj
+
+
+def repo_of(ctx: typer.Context) -> FlowRepo:
+    return state(ctx).repo()
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout with no Rich markup or wrapping, so pipes and parsers get it verbatim."""
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))

