@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="Signals store URL; empty = SQLite at .flow/state/signals.db."
     )
+    cache_dir: str = Field(
+        "", description="Cache for converted models (FLOW_CACHE_DIR); empty = ~/.cache/flowloop."
+    )
     project: ProjectSettings = Field(default_factory=ProjectSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
     pilr: PilrSettings = Field(default_factory=PilrSettings)
