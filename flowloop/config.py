@@ -47,7 +47,7 @@ class SourceSettings(_Section):
 class PilrSettings(_Section):
     max_file_bytes: int = Field(512_000, description="Documents larger than this are refused.")
     review_similarity: float = Field(
-        0.35, description="Lexical similarity at which cumulative entries count as the same pattern."
+        0.25, description="TF-IDF cosine at which cumulative entries count as the same pattern."
     )
     review_min_cluster: int = Field(3, description="Recurring entries needed to suggest a promotion.")
 
@@ -82,6 +82,17 @@ class SignalsSettings(_Section):
     hotfix_window_days: int = Field(7, description="A fix touching the same files within N days marks a hotfix.")
     ingest_host: str = Field("127.0.0.1", description="Bind address of `flow ingest serve`.")
     ingest_port: int = Field(8765, description="Port of `flow ingest serve`.")
+    ingest_token: str = Field(
+        "",
+        description="Bearer token `flow ingest serve` requires (set FLOW_INGEST_TOKEN or "
+        "FLOW_SIGNALS__INGEST_TOKEN; never commit it).",
+    )
+    hook_context_timeout_s: float = Field(
+        0.8, description="Seconds a SessionStart/UserPromptSubmit hook waits for a context pack."
+    )
+    busy_timeout_ms: int = Field(
+        30_000, description="How long a SQLite writer waits for the lock before retrying (ms)."
+    )
 
 
 class DatasetSettings(_Section):
@@ -129,6 +140,12 @@ class EvalSettings(_Section):
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
     bootstrap_samples: int = Field(1000, description="Bootstrap resamples for 95% intervals.")
     max_examples: int = Field(200, description="Cap per suite to keep evaluation quick on CPU.")
+    seed: int = Field(1234, description="Seed of the bootstrap and of the knowledge questions' distractors.")
+    planning_max_new_tokens: int = Field(96, description="Generation cap of a planning answer.")
+    knowledge_options: int = Field(4, description="Options per knowledge question (1 right, the rest from other documents).")
+    general_collapse: float = Field(
+        0.5, description="Drop of the general instruction-following check that blocks promotion."
+    )
 
 
 class LoopSettings(_Section):

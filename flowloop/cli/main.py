@@ -9,11 +9,11 @@ time, so ``flow --help`` and ``flow pilr ...`` never load torch. Library errors
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from flowloop import __version__
 from flowloop.cli.common import CliState, err_console
@@ -24,7 +24,19 @@ COMMAND_MODULES = [
     "pilr",
 ]
 
+class FlowGroup(TyperGroup):
+    """The root group: the one place where :class:`FlowError` becomes a message and exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except FlowError as exc:
+            err_console.print(f"[red]error:[/red] {exc.render()}", highlight=False)
+            raise typer.Exit(exc.exit_code) from exc
+
+
 app = typer.Typer(
+    cls=FlowGroup,
     name="flow",
     help="flowloop: agents that improve through the work they do (fast loop: PILRs; slow loop: a specialist).",
     no_args_is_help=True,
@@ -62,24 +74,5 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turn library errors into messages."""
-    try:
-        app(standalone_mode=False)
-    except FlowError as exc:
-        err_console.print(f"[red]error:[/red] {exc.render()}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    """Console-script entry point."""
+    app()

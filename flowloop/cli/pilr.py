@@ -1,10 +1,276 @@
-"""``flow pilr ...``: placeholder group (filled in by the PILR lifecycle work)."""
+"""``flow pilr ...``: create, list, lint, and move knowledge upward."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.pilr import lifecycle
+from flowloop.pilr.lint import lint
+from flowloop.pilr.model import Pilr, PilrStatus, PilrType
+from flowloop.pilr.review import review_queue
+from flowloop.pilr.store import PilrStore
 
 pilr_app = typer.Typer(help="PILR documents: create, list, lint, and move knowledge upward.", no_args_is_help=True)
+
+
+def _store(ctx: typer.Context) -> PilrStore:
+    return PilrStore(repo_of(ctx))
+
+
+def _rel(store: PilrStore, doc: Pilr) -> str:
+    try:
+        return str(doc.path.relative_to(store.repo.root))
+    except ValueError:
+        return str(doc.path)
+
+
+def _summary(store: PilrStore, doc: Pilr) -> dict[str, object]:
+    meta = doc.meta
+    return {
+        "id": meta.id,
+        "type": meta.type.value,
+        "status": meta.status.value,
+        "title": meta.title,
+        "path": _rel(store, doc),
+        "tags": meta.tags,
+        "task": meta.task,
+        "created": meta.created.isoformat(),
+        "updated": meta.updated.isoformat(),
+        "supersedes": meta.supersedes,
+        "superseded_by": meta.superseded_by,
+        "derived_from": meta.derived_from,
+        "sources": meta.sources,
+    }
+
+
+@pilr_app.command("new")
+def new_command(
+    ctx: typer.Context,
+    type_: PilrType = typer.Option(..., "--type", help="ephemeral | evergreen | cumulative"),
+    title: str = typer.Option(..., help="Document title."),
+    tags: str = typer.Option("", help="Comma-separated tags."),
+    task: Optional[str] = typer.Option(None, help="Task id (required for ephemeral)."),
+) -> None:
+    """Create a document from the type's template and print its path."""
+    store = _store(ctx)
+    doc = lifecycle.create_document(store, type_, title, tags=tags.split(","), task=task)
+    typer.echo(_rel(store, doc))
+
+
+@pilr_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    type_: Optional[PilrType] = typer.Option(None, "--type", help="Only this type."),
+    status: Optional[PilrStatus] = typer.Option(None, help="Only this status."),
+    tag: Optional[str] = typer.Option(None, help="Only documents with this tag."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List documents (broken ones are reported on stderr; run `flow pilr lint`)."""
+    store = _store(ctx)
+    scan = store.scan()
+    docs = [
+        d
+        for d in scan.documents
+        if (type_ is None or d.type == type_)
+        and (status is None or d.status == status)
+        and (tag is None or tag in d.meta.tags)
+    ]
+    docs.sort(key=lambda d: (d.type.value, d.id))
+    if scan.errors:
+        err_console.print(f"[yellow]warning:[/yellow] {len(scan.errors)} document(s) could not be read; run `flow pilr lint`")
+    if as_json:
+        print_json([_summary(store, d) for d in docs])
+        return
+    table = Table("id", "type", "status", "title", "tags")
+    for d in docs:
+        table.add_row(d.id, d.type.value, d.status.value, d.title, ", ".join(d.meta.tags))
+    console.print(table)
+    console.print(f"{len(docs)} document(s)")
+
+
+@pilr_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (front matter and body)."),
+) -> None:
+    """Show one document."""
+    store = _store(ctx)
+    doc = store.get(doc_id)
+    if as_json:
+        print_json({**_summary(store, doc), "body": doc.body})
+        return
+    meta = doc.meta
+    console.print(f"[bold]{meta.title}[/bold]  ({meta.id}, {meta.type.value}, {meta.status.value})")
+    console.print(f"path: {_rel(store, doc)}  created {meta.created}  updated {meta.updated}")
+    for name in ("task", "superseded_by"):
+        if getattr(meta, name):
+            console.print(f"{name}: {getattr(meta, name)}")
+    for name in ("tags", "supersedes", "derived_from", "sources"):
+        if getattr(meta, name):
+            console.print(f"{name}: {', '.join(getattr(meta, name))}")
+    console.print(Markdown(doc.body))
+
+
+@pilr_app.command("lint")
+def lint_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check every document; exit 1 when there are errors (warnings alone exit 0)."""
+    store = _store(ctx)
+    report = lint(store)
+    if as_json:
+        print_json(
+            {
+                "documents": len(report.documents),
+                "errors": [_problem_json(e) for e in report.errors],
+                "warnings": [_problem_json(e) for e in report.warnings],
+            }
+        )
+    else:
+        for problem in report.errors:
+            err_console.print(f"[red]error:[/red] {problem.render()}", highlight=False)
+        for problem in report.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {problem.render()}", highlight=False)
+        console.print(
+            f"{len(report.documents)} document(s) checked: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _problem_json(problem: object) -> dict[str, object]:
+    return {
+        "path": str(problem.path) if problem.path else None,  # type: ignore[attr-defined]
+        "line": problem.line,  # type: ignore[attr-defined]
+        "field": problem.field,  # type: ignore[attr-defined]
+        "message": problem.message,  # type: ignore[attr-defined]
+        "hint": problem.hint,  # type: ignore[attr-defined]
+    }
+
+
+def _report_move(store: PilrStore, result: lifecycle.MoveResult, verb: str) -> None:
+    action = "created" if result.created else "updated"
+    console.print(f"{action} {result.target.id} ({_rel(store, result.target)})")
+    if result.source is not None:
+        console.print(f"{verb} {result.source.id} (status: {result.source.status.value})")
+
+
+@pilr_app.command("archive")
+def archive_command(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID"),
+    into: PilrType = typer.Option(PilrType.EVERGREEN, help="Where the durable decision goes (evergreen)."),
+    title: Optional[str] = typer.Option(None, help="Title of the new evergreen document."),
+    target: Optional[str] = typer.Option(None, help="Append to this existing evergreen document instead."),
+) -> None:
+    """Type 1 -> Type 2: keep a task's durable decision as evergreen; archive the task document."""
+    store = _store(ctx)
+    _report_move(store, lifecycle.archive(store, doc_id, into=into, title=title, target_id=target), "archived")
+
+
+@pilr_app.command("extract")
+def extract_command(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID"),
+    title: Optional[str] = typer.Option(None, help="Title of the new cumulative entry."),
+    target: Optional[str] = typer.Option(None, help="Append to this existing cumulative entry instead."),
+    keep_active: bool = typer.Option(False, help="Leave the task document active."),
+) -> None:
+    """Type 1 -> Type 3: record a solved problem or pattern from a task as cumulative knowledge."""
+    store = _store(ctx)
+    result = lifecycle.extract(store, doc_id, title=title, target_id=target, keep_active=keep_active)
+    _report_move(store, result, "archived" if not keep_active else "kept")
+
+
+@pilr_app.command("promote")
+def promote_command(
+    ctx: typer.Context,
+    doc_ids: list[str] = typer.Argument(..., metavar="ID...", help="One cumulative entry or a recurring cluster."),
+    title: Optional[str] = typer.Option(None, help="Title of the new evergreen document."),
+    target: Optional[str] = typer.Option(None, help="Append to this existing evergreen document instead."),
+) -> None:
+    """Type 3 -> Type 2: a stable pattern becomes evergreen (cumulative entries stay)."""
+    store = _store(ctx)
+    _report_move(store, lifecycle.promote(store, doc_ids, title=title, target_id=target), "promoted")
+
+
+@pilr_app.command("supersede")
+def supersede_command(
+    ctx: typer.Context,
+    old: str = typer.Argument(..., metavar="OLD"),
+    by: str = typer.Option(..., "--by", help="The replacing document's id."),
+) -> None:
+    """Mark OLD as superseded by NEW, linking both sides."""
+    store = _store(ctx)
+    result = lifecycle.supersede(store, old, by)
+    console.print(f"{old} is superseded by {by} (both documents linked)")
+    del result
+
+
+@pilr_app.command("delete")
+def delete_command(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a document. Evergreen documents need a replacement (supersede) first."""
+    store = _store(ctx)
+    doc = lifecycle.check_delete(store, doc_id)
+    if not yes and not typer.confirm(f"Delete {doc.id} ({doc.type.value}: {doc.title})?", default=False):
+        err_console.print("not deleted")
+        raise typer.Exit(1)
+    lifecycle.delete(store, doc_id)
+    console.print(f"deleted {doc_id} ({_rel(store, doc)})")
+
+
+@pilr_app.command("review")
+def review_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The upward-flow queue: finished task docs to archive/extract, recurring patterns to promote."""
+    store = _store(ctx)
+    queue = review_queue(store)
+    if as_json:
+        print_json(
+            {
+                "to_archive": [
+                    {**_summary(store, item.document), "evidence": item.evidence} for item in queue.to_archive
+                ],
+                "to_promote": [
+                    {
+                        "ids": [d.id for d in c.documents],
+                        "titles": [d.title for d in c.documents],
+                        "similarity": round(c.similarity, 3),
+                        "terms": c.terms,
+                    }
+                    for c in queue.to_promote
+                ],
+            }
+        )
+        return
+    if not len(queue):
+        console.print("review queue is empty: nothing waiting to flow upward")
+        return
+    if queue.to_archive:
+        table = Table("id", "task", "title", "finished (evidence)", title="Finished tasks to archive or extract")
+        for item in queue.to_archive:
+            table.add_row(item.document.id, item.document.meta.task or "", item.document.title, item.evidence)
+        console.print(table)
+        console.print("  next: flow pilr archive ID --into evergreen   or   flow pilr extract ID")
+    for cluster in queue.to_promote:
+        table = Table("id", "title", title=f"Recurring pattern ({len(cluster.documents)} entries, similarity {cluster.similarity:.2f})")
+        for doc in cluster.documents:
+            table.add_row(doc.id, doc.title)
+        console.print(table)
+        console.print(f"  next: flow pilr promote {' '.join(d.id for d in cluster.documents)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,17 @@ def _key_line(front_lines: list[str], key: str) -> int | None:
     return None
 
 
+def field_line(path: Path, field: str) -> int:
+    """Line of ``field:`` in a file's front matter (2 when it cannot be found)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 2
+    lines = text.splitlines()
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == FENCE), len(lines))
+    return _key_line(lines[1:end], field) or 2
+
+
 def decode(path: Path, raw: bytes, max_bytes: int) -> str:
     """Bytes of a document as text, refusing oversized and non-UTF-8 files."""
     if len(raw) > max_bytes:

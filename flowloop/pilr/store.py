@@ -13,7 +13,7 @@ from pathlib import Path
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DocumentError, DocumentNotFoundError
 from flowloop.pilr.model import ID_PREFIX, Pilr, PilrMeta, PilrType, slugify
-from flowloop.pilr.parse import parse_file, render
+from flowloop.pilr.parse import field_line, parse_file, render
 from flowloop.repo import FlowRepo
 
 
@@ -56,7 +56,7 @@ class PilrStore:
                     DocumentError(
                         f"duplicate id {doc.id!r}, also used by {seen[doc.id]}",
                         path=path,
-                        line=_id_line(path),
+                        line=field_line(path, "id"),
                         field="id",
                         hint="give one of the two documents a new unique id",
                     )
@@ -106,13 +106,3 @@ class PilrStore:
 
 def today() -> dt.date:
     return dt.date.today()
-
-
-def _id_line(path: Path) -> int:
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.startswith("id:"):
-                return number
-    except (OSError, UnicodeDecodeError):
-        pass
-    return 2

@@ -1,0 +1,173 @@
+"""``flow pilr review``: the upward-flow queue.
+
+Two kinds of items: ephemeral documents of finished tasks whose knowledge has not moved up yet
+(still active, nothing derived from them), and recurring patterns among cumulative entries
+(three or more lexically similar entries not yet promoted). A task counts as finished when a
+``work_record`` event names it in the signals store, or when a commit message in the git history
+mentions its id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowloop.pilr.model import Pilr, PilrStatus, PilrType
+from flowloop.pilr.store import PilrStore
+
+_WORD = re.compile(r"[a-z][a-z0-9_]{2,}")
+_STOP = frozenset(
+    """the and for with that this from into was were are not but have has had when then than
+    what which who how our their there they them its also been being after before because
+    while where can could would should will just only more most some such each other over
+    under again did does done use used using any all one two per via out off yet""".split()
+)
+
+
+@dataclass
+class FinishedTask:
+    document: Pilr
+    evidence: str
+
+
+@dataclass
+class PatternCluster:
+    documents: list[Pilr]
+    similarity: float
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReviewQueue:
+    to_archive: list[FinishedTask] = field(default_factory=list)
+    to_promote: list[PatternCluster] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.to_archive) + len(self.to_promote)
+
+
+def _git_task_mentions(root: Path, task_ids: set[str]) -> dict[str, str]:
+    """Task ids mentioned in commit messages -> the short sha that mentions it."""
+    if not task_ids or not (root / ".git").exists():
+        return {}
+    try:
+        out = subprocess.run(
+            ["git", "log", "--format=%h%x00%B%x01"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(task_ids, key=len, reverse=True)))
+    found: dict[str, str] = {}
+    for record in out.split("\x01"):
+        sha, _, message = record.strip().partition("\x00")
+        for match in pattern.finditer(message):
+            found.setdefault(match.group(0), sha)
+    return found
+
+
+def _signal_task_records(store: PilrStore, task_ids: set[str]) -> dict[str, str]:
+    """Task ids with a ``work_record`` in the signals store (only when a store exists)."""
+    repo = store.repo
+    if not task_ids or not (repo.settings.database_url or (repo.state_dir / "signals.db").exists()):
+        return {}
+    from flowloop.signals.store import open_store  # SQLAlchemy loads only when there is a store
+
+    with open_store(repo) as signals:
+        records = signals.query(kind="work_record")
+    return {e.task: f"work record {e.id}" for e in records if e.task in task_ids}
+
+
+def finished_unarchived(store: PilrStore, documents: list[Pilr]) -> list[FinishedTask]:
+    derived = {origin for doc in documents for origin in doc.meta.derived_from}
+    candidates = [
+        d
+        for d in documents
+        if d.type == PilrType.EPHEMERAL and d.status == PilrStatus.ACTIVE and d.meta.task and d.id not in derived
+    ]
+    tasks = {d.meta.task for d in candidates if d.meta.task}
+    evidence = _git_task_mentions(store.repo.root, tasks)
+    for task, why in _signal_task_records(store, tasks).items():
+        evidence.setdefault(task, why)
+    for task, sha in list(evidence.items()):
+        if not sha.startswith("work record"):
+            evidence[task] = f"commit {sha}"
+    return [FinishedTask(d, evidence[d.meta.task]) for d in candidates if d.meta.task in evidence]
+
+
+def _vectors(docs: list[Pilr]) -> list[dict[str, float]]:
+    """TF-IDF vectors over title and body words (lexical similarity, as the review asks)."""
+    bags = [Counter(w for w in _WORD.findall(f"{d.title} {d.title} {d.body}".lower()) if w not in _STOP) for d in docs]
+    df = Counter(w for bag in bags for w in bag)
+    n = len(docs)
+    vectors = []
+    for bag in bags:
+        vec = {w: (1 + math.log(c)) * math.log((1 + n) / (1 + df[w])) for w, c in bag.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vectors.append({w: v / norm for w, v in vec.items()})
+    return vectors
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(w, 0.0) for w, v in a.items())
+
+
+def recurring_patterns(documents: list[Pilr], threshold: float, min_cluster: int) -> list[PatternCluster]:
+    """Clusters (connected components of 'similar' pairs) of unpromoted cumulative entries."""
+    promoted = {o for d in documents if d.type == PilrType.EVERGREEN for o in d.meta.derived_from}
+    docs = [
+        d
+        for d in documents
+        if d.type == PilrType.CUMULATIVE and d.status == PilrStatus.ACTIVE and d.id not in promoted
+    ]
+    vectors = _vectors(docs)
+    parent = list(range(len(docs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    pair_sims: dict[tuple[int, int], float] = {}
+    for i in range(len(docs)):
+        for j in range(i + 1, len(docs)):
+            sim = _cosine(vectors[i], vectors[j])
+            if sim >= threshold:
+                pair_sims[(i, j)] = sim
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(docs)):
+        groups.setdefault(find(i), []).append(i)
+    clusters = []
+    for members in groups.values():
+        if len(members) < min_cluster:
+            continue
+        sims = [s for (i, j), s in pair_sims.items() if i in members and j in members]
+        shared = Counter(w for i in members for w in vectors[i])
+        terms = [w for w, c in shared.most_common() if c == len(members)][:6]
+        clusters.append(
+            PatternCluster(documents=[docs[i] for i in members], similarity=sum(sims) / len(sims), terms=terms)
+        )
+    clusters.sort(key=lambda c: (-len(c.documents), -c.similarity))
+    return clusters
+
+
+def review_queue(store: PilrStore) -> ReviewQueue:
+    """Everything waiting to flow upward. Refuses a broken store (the first error is raised)."""
+    documents = store.load()
+    settings = store.repo.settings.pilr
+    return ReviewQueue(
+        to_archive=finished_unarchived(store, documents),
+        to_promote=recurring_patterns(documents, settings.review_similarity, settings.review_min_cluster),
+    )
