@@ -1,0 +1,1 @@
+"""HTTP surface: FastAPI routers, problem+json errors, pagination, authentication."""

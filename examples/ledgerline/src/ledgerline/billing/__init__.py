@@ -1,0 +1,1 @@
+"""Invoice domain: state machine, line items, tax, proration, currency, credit notes, dunning."""

@@ -1,0 +1,1 @@
+"""Customer-facing email: provider client, templates, bounce handling."""

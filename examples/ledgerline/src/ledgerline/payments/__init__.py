@@ -1,0 +1,1 @@
+"""Money movement: Stripe client, webhooks, idempotency, refunds, reconciliation."""

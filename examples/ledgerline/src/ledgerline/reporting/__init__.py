@@ -1,0 +1,1 @@
+"""Ledger reports and CSV exports, always inside one tenant's scope."""
