@@ -103,6 +103,13 @@ class DatasetSettings(_Section):
     context_budget: int = Field(600, description="Token budget of the context pack placed in training prompts.")
     curate_url: str = Field("", description="OpenAI-compatible URL for `--curate agentic` (empty: the specialist).")
     curate_model: str = Field("", description="Model name at curate_url.")
+    curate_api_key: str = Field("", description="API key for curate_url (prefer FLOW_DATASET__CURATE_API_KEY).")
+    curate_max_docs: int = Field(20, description="Documents the agentic curator drafts questions for, per build.")
+    curate_questions: int = Field(2, description="Question/answer drafts asked for per document.")
+    curate_timeout_s: float = Field(120.0, description="Timeout of one request to curate_url.")
+    similar_tasks: int = Field(3, description="Earlier similar tasks listed in each planning prompt.")
+    fast_green_s: float = Field(3600.0, description="Outcome weighting: CI green within this many seconds is fast (x1.1).")
+    error_rate_threshold: float = Field(0.05, description="Outcome weighting: a post-deploy error rate above this is bad (x0.6).")
 
 
 class TrainSettings(_Section):
@@ -125,6 +132,19 @@ class TrainSettings(_Section):
     batch_size: int = Field(4, description="Per-device batch size.")
     grad_accum: int = Field(1, description="Gradient accumulation steps.")
     seed: int = Field(42, description="Random seed.")
+    save_steps: int = Field(25, description="Checkpoint every N steps (a run resumes from the last one).")
+    qlora: Literal["auto", "on", "off"] = Field(
+        "auto", description="4-bit QLoRA (bitsandbytes): 'auto' = on when CUDA is present; 'on' needs CUDA."
+    )
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="'auto' = bf16 on a CUDA GPU that supports it, fp32 elsewhere."
+    )
+    gradient_checkpointing: Literal["auto", "on", "off"] = Field(
+        "auto", description="'auto' = on for CUDA (saves VRAM), off on CPU (faster; RAM is ample)."
+    )
+    weighting: Literal["duplicate", "none"] = Field(
+        "duplicate", description="How example weights act: 'duplicate' resamples by weight; 'none' ignores them."
+    )
 
 
 class InferenceSettings(_Section):
@@ -133,6 +153,9 @@ class InferenceSettings(_Section):
     model: str = Field("", description="Model name at that URL.")
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
     max_new_tokens: int = Field(256, description="Generation cap.")
+    timeout_s: float = Field(120.0, description="HTTP timeout of the 'openai' backend, in seconds.")
+    serve_host: str = Field("127.0.0.1", description="Bind address of `flow serve-model`.")
+    serve_port: int = Field(8766, description="Port of `flow serve-model`.")
 
 
 class EvalSettings(_Section):

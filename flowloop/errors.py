@@ -109,6 +109,10 @@ class EvaluationError(FlowError):
     """Evaluation cannot run (no held-out data, mismatched dataset and model)."""
 
 
+class InferenceError(FlowError):
+    """An inference backend failed (a server that does not answer, a malformed reply)."""
+
+
 class LockError(FlowError):
     """Another run holds the lock."""
 

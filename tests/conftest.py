@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -45,3 +46,55 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "config", "user.email", "dev@example.com")
     git(repo, "config", "user.name", "Dev")
     return repo
+
+
+# --- PostgreSQL: the signals store runs every test against SQLite and a real server ---------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a PostgreSQL server: FLOW_TEST_DATABASE_URL (CI), else a throwaway local one, else skip."""
+    url = os.environ.get("FLOW_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from flowloop.errors import StoreError
+    from flowloop.signals.pgtemp import start_temp_postgres
+
+    try:
+        server = start_temp_postgres(durable=False)
+    except StoreError as exc:
+        pytest.skip(f"no PostgreSQL server (set FLOW_TEST_DATABASE_URL): {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server for one test; dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(postgres_server)
+    name = f"flowtest_{uuid.uuid4().hex[:12]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_repo(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An initialized FlowRepo whose signals store is SQLite (the default path) or a fresh
+    PostgreSQL database (through FLOW_DATABASE_URL, as a user would configure it)."""
+    from flowloop.repo import init_repo
+
+    if request.param == "postgres":
+        monkeypatch.setenv("FLOW_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return init_repo(tmp_path / "project").repo

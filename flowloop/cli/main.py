@@ -22,6 +22,7 @@ from flowloop.errors import FlowError
 COMMAND_MODULES = [
     "init",
     "pilr",
+    "signal",
 ]
 
 class FlowGroup(TyperGroup):

@@ -210,7 +210,11 @@ def parse_event(data: Any, where: str = "event") -> EventBase:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"] if str(p) != data["kind"]]
+        loc = [str(p) for p in err["loc"]]
+        # Pydantic puts the discriminator tag first; drop only that one (the ``correction`` kind
+        # also has a field named ``correction``).
+        if loc and loc[0] == data["kind"]:
+            loc = loc[1:]
         field = ".".join(loc) or None
         raise SignalError(f"{where}: {err['msg']}", field=field, hint="see `flow signal --help` for the fields of each kind") from exc
 

@@ -35,6 +35,19 @@ def test_review_lists_finished_unarchived_tasks_from_git(git_repo: Path) -> None
     assert queue.to_archive[0].evidence.startswith("commit ")
 
 
+def test_review_uses_work_records_from_signals(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    add(store, "eph-done", "ephemeral", "Done task", PLAN, task="LED-7")
+    from flowloop.signals.events import WorkRecordEvent
+    from flowloop.signals.store import open_store
+
+    with open_store(store.repo) as signals:
+        signals.add([WorkRecordEvent(task="LED-7", description="ship", files=["a.py"])])
+    queue = review_queue(store)
+    assert [item.document.id for item in queue.to_archive] == ["eph-done"]
+    assert "work record" in queue.to_archive[0].evidence
+
+
 def test_recurring_cumulative_entries_become_a_promotion_candidate(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     for i, body in enumerate(WEBHOOK_BODIES):
