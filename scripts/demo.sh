@@ -7,10 +7,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here/examples/ledgerline" "$work/ledgerline"
 cd "$work/ledgerline"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-echo "== flow pilr lint"
+step "flow pilr lint"
 "$flow" pilr lint
-echo "== flow pilr list"
-"$flow" pilr list
-echo "== flow pilr review"
+step "flow pilr list --type evergreen"
+"$flow" pilr list --type evergreen
+step "flow signal import .flow/signals/events.jsonl"
+"$flow" signal import .flow/signals/events.jsonl
+step "flow signal stats"
+"$flow" signal stats
+step "flow pilr review"
 "$flow" pilr review

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 from rich.markdown import Markdown
-from rich.table import Table
+from rich.table import Column, Table
 
 from flowloop.cli.common import console, err_console, print_json, repo_of
 from flowloop.pilr import lifecycle
@@ -86,7 +86,7 @@ def list_command(
     if as_json:
         print_json([_summary(store, d) for d in docs])
         return
-    table = Table("id", "type", "status", "title", "tags")
+    table = Table(Column("id", overflow="fold"), "type", "status", "title", "tags")
     for d in docs:
         table.add_row(d.id, d.type.value, d.status.value, d.title, ", ".join(d.meta.tags))
     console.print(table)
@@ -260,13 +260,13 @@ def review_command(
         console.print("review queue is empty: nothing waiting to flow upward")
         return
     if queue.to_archive:
-        table = Table("id", "task", "title", "finished (evidence)", title="Finished tasks to archive or extract")
+        table = Table(Column("id", overflow="fold"), "task", "title", "finished (evidence)", title="Finished tasks to archive or extract")
         for item in queue.to_archive:
             table.add_row(item.document.id, item.document.meta.task or "", item.document.title, item.evidence)
         console.print(table)
         console.print("  next: flow pilr archive ID --into evergreen   or   flow pilr extract ID")
     for cluster in queue.to_promote:
-        table = Table("id", "title", title=f"Recurring pattern ({len(cluster.documents)} entries, similarity {cluster.similarity:.2f})")
+        table = Table(Column("id", overflow="fold"), "title", title=f"Recurring pattern ({len(cluster.documents)} entries, similarity {cluster.similarity:.2f})")
         for doc in cluster.documents:
             table.add_row(doc.id, doc.title)
         console.print(table)
