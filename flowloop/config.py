@@ -8,16 +8,13 @@ store. This is the only module that reads ``os.environ``.
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
 
 from flowloop.errors import ConfigError
 
@@ -176,14 +173,13 @@ class LoopSettings(_Section):
     min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
     sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop`.")
     dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop`.")
-
-
-class Settings(BaseSettings):
-    """All settings of one repository. Sections mirror the tables of ``.flow/config.toml``."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="FLOW_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    eval_max_examples: int = Field(
+        40, description="Cap per eval suite inside `flow loop` (keeps a scheduled run short; 0 = eval.max_examples)."
     )
+
+
+class Settings(_Section):
+    """All settings of one repository. Sections mirror the tables of ``.flow/config.toml``."""
 
     database_url: str = Field(
         "", description="Signals store URL; empty = SQLite at .flow/state/signals.db."
@@ -220,24 +216,54 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", path=path, line=line, hint="fix the syntax") from exc
 
 
+def _env_values(environ: dict[str, str]) -> dict[str, Any]:
+    """``FLOW_<SECTION>__<KEY>`` (and ``FLOW_<KEY>`` for top-level keys) as a nested dict.
+
+    Variables that name no setting (e.g. ``FLOW_TEST_DATABASE_URL``) are ignored, like any other
+    environment. Values starting with ``[`` or ``{`` are JSON (lists, tables).
+    """
+    values: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.upper().startswith("FLOW_"):
+            continue
+        path = name[5:].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue
+        value: Any = raw
+        if raw.lstrip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{name} is not valid JSON: {exc.msg}", field=".".join(path)) from exc
+        node = values
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} conflicts with another FLOW_ variable", field=".".join(path))
+        node[path[-1]] = value
+    return values
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def load_settings(config_path: Path | None, **overrides: Any) -> Settings:
-    """Read ``config_path`` (may be missing), apply ``FLOW_*`` variables, then ``overrides``."""
+    """Read ``config_path`` (may be missing), apply ``FLOW_*`` variables, then ``overrides``.
+
+    Hand-rolled rather than pydantic-settings: that import alone cost ~200 ms of every
+    command's start-up, and hooks must answer within a second.
+    """
     file_values = _read_toml(config_path) if config_path is not None else {}
-
-    class _FileSettings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _DictSource(settings_cls, file_values))
-
+    merged = _merge(_merge(file_values, _env_values(dict(os.environ))), overrides)
     try:
-        loaded = _FileSettings(**overrides)
+        return Settings.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
@@ -246,21 +272,6 @@ def load_settings(config_path: Path | None, **overrides: Any) -> Settings:
             path=config_path,
             field=field,
         ) from exc
-    return Settings.model_validate(loaded.model_dump())
-
-
-class _DictSource(PydanticBaseSettingsSource):
-    """Feeds already-parsed TOML values to pydantic-settings at the lowest priority."""
-
-    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._values = values
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
 
 
 DEFAULT_CONFIG_TOML = """\
