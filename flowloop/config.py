@@ -58,7 +58,9 @@ class IndexSettings(_Section):
     rerank_top: int = Field(50, description="Candidates passed to the reranker.")
     lexical_weight: float = Field(1.0, description="Weight of BM25 ranks in reciprocal-rank fusion.")
     dense_weight: float = Field(1.0, description="Weight of dense ranks in reciprocal-rank fusion.")
-    rrf_k: int = Field(60, description="Reciprocal-rank fusion constant.")
+    rrf_k: int = Field(
+        20, description="Reciprocal-rank fusion constant (20 beat the textbook 60 on both halves of the example's queries)."
+    )
     type_weights: dict[str, float] = Field(
         default_factory=lambda: {"evergreen": 1.0, "cumulative": 1.0, "ephemeral": 0.7},
         description="Multipliers preferring durable knowledge over old task notes.",
@@ -72,6 +74,11 @@ class IndexSettings(_Section):
     dedup_threshold: float = Field(0.92, description="Cosine above which chunks are merged as near-duplicates.")
     warm_url: str = Field(
         "", description="URL of a running warm server used by hooks (empty: use the default socket)."
+    )
+    bulk_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="Precision of bulk index embedding: 'auto' uses bfloat16 on CPUs with native bf16 "
+        "(AMX/AVX512-BF16; ~1.8x faster, cosine to float32 > 0.9999, same retrieval scores measured), else float32.",
     )
 
 
@@ -134,7 +141,11 @@ class TrainSettings(_Section):
         "auto", description="4-bit QLoRA (bitsandbytes): 'auto' = on when CUDA is present; 'on' needs CUDA."
     )
     precision: Literal["auto", "bf16", "fp32"] = Field(
-        "auto", description="'auto' = bf16 on a CUDA GPU that supports it, fp32 elsewhere."
+        "auto", description="'auto' = bf16 where the hardware has it natively (CUDA, AMX/AVX512-BF16 CPUs), else fp32."
+    )
+    threads: int = Field(
+        0, description="CPU threads torch uses for training and in-process inference (0 = all cores; "
+        "1 is several times faster on a busy shared machine, see benchmarks/training.py)."
     )
     gradient_checkpointing: Literal["auto", "on", "off"] = Field(
         "auto", description="'auto' = on for CUDA (saves VRAM), off on CPU (faster; RAM is ample)."

@@ -23,6 +23,19 @@ COMMAND_MODULES = [
     "init",
     "pilr",
     "signal",
+    "collect",
+    "hooks",
+    "hook",
+    "ingest",
+    "dataset",
+    "eval",
+    "loop",
+    "report",
+    "index",
+    "mcp",
+    "train",
+    "models",
+    "ask",
 ]
 
 class FlowGroup(TyperGroup):

@@ -1,0 +1,123 @@
+"""``flow eval``: score a model on the held-out suites, side by side with its baselines.
+
+Thin over ``flowloop.evaluate.evaluate_model``; the table shows each metric with its ``n`` and
+95% interval, and the planning comparison (base, retrieval-only, alone, with context).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from flowloop.cli.common import console, err_console, print_json, repo_of
+
+StageProgress = Callable[[str, int, int], None]
+
+
+@contextmanager
+def stage_progress(disable: bool = False) -> Iterator[StageProgress]:
+    """A Rich progress display with one bar per stage name the library reports."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=disable,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _cell(suite: dict[str, Any] | None, metric: str) -> str:
+    if not suite or metric not in suite:
+        return "–"
+    lo, hi = suite.get("ci", {}).get(metric, [suite[metric], suite[metric]])
+    return f"{suite[metric]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def render_result(data: dict[str, Any]) -> None:
+    """The suites table and the planning side-by-side table of one ``EvalResult.to_json()``."""
+    table = Table(title=f"{data['model']} on dataset {data['dataset']} (95% bootstrap CI)")
+    table.add_column("suite")
+    table.add_column("metric")
+    table.add_column("value [95% CI]", justify="right")
+    table.add_column("n", justify="right")
+    for suite, values in data["suites"].items():
+        for metric in (k for k in values if k not in ("n", "ci")):
+            table.add_row(suite, metric, _cell(values, metric), str(values["n"]))
+    console.print(table)
+    baselines = data.get("baselines", {})
+    if "planning" in data["suites"] and baselines:
+        side = Table(title="Planning: files a held-out task touched")
+        for col in ("", "F1", "precision", "recall", "n"):
+            side.add_column(col, justify="right" if col else "left")
+        rows = [
+            ("base model (with context)", baselines.get("base", {}).get("planning")),
+            ("retrieval only", baselines.get("retrieval_only", {}).get("planning")),
+            (f"{data['model']} alone", baselines.get("alone", {}).get("planning")),
+            (f"{data['model']} with context", data["suites"]["planning"]),
+        ]
+        for name, suite in rows:
+            if suite:
+                side.add_row(name, _cell(suite, "f1"), f"{suite['precision']:.3f}", f"{suite['recall']:.3f}", str(suite["n"]))
+        console.print(side)
+
+
+def render_gate(data: dict[str, Any]) -> None:
+    """The gate's side-by-side table (reference vs candidate per metric) and its verdict."""
+    table = Table(title=f"{data['candidate']} vs {data['reference']} on dataset {data['dataset']} (paired bootstrap, 95% CI)")
+    for col in ("metric", data["reference"], data["candidate"], "difference [95% CI]", "n", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")
+    colours = {"improved": "green", "ok": "green", "not improved": "yellow", "regressed": "red", "collapsed": "red"}
+    for row in data["rows"]:
+        lo, hi = row["diff_ci"]
+        name = f"[bold]{row['metric']}[/bold] (primary)" if row["primary"] else row["metric"]
+        colour = colours.get(row["verdict"], "white")
+        table.add_row(name, f"{row['reference']:.3f}", f"{row['candidate']:.3f}", f"{row['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                      str(row["n"]), f"[{colour}]{row['verdict']}[/{colour}]")
+    if data["rows"]:
+        console.print(table)
+    candidate = data.get("results", {}).get(data["candidate"])
+    if candidate and candidate.get("baselines"):
+        render_result(candidate)
+    if data["promoted"]:
+        verdict = "[yellow]promoted (forced)[/yellow]" if data["forced"] else "[green]promoted[/green]"
+    else:
+        verdict = "[red]not promoted[/red]"
+    console.print(f"{verdict} {data['candidate']}: {data['reason']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_command(
+        ctx: typer.Context,
+        model: str = typer.Option("current", "--model", help="base, current or a version like v3."),
+        suite: Optional[list[str]] = typer.Option(
+            None, "--suite", help="Suite to run (repeatable): planning, knowledge, preference, validation, general."
+        ),
+        dataset: str = typer.Option("latest", "--dataset", help="Dataset version to evaluate on."),
+        fresh: bool = typer.Option(False, "--fresh", help="Recompute even if a stored result exists."),
+        max_examples: Optional[int] = typer.Option(
+            None, "--max-examples", min=1, help="Cap per suite (default: eval.max_examples; `flow loop` uses loop.eval_max_examples)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Evaluate a model on the held-out suites; results are stored with the model version."""
+        from flowloop.evaluate.runner import evaluate_model
+
+        repo = repo_of(ctx)
+        with stage_progress(disable=as_json) as progress:
+            result = evaluate_model(repo, model, suite or None, dataset, progress, reuse=not fresh, max_examples=max_examples)
+        if as_json:
+            print_json(result.to_json())
+            return
+        render_result(result.to_json())

@@ -1,0 +1,141 @@
+"""``flow index``, ``flow search``, ``flow context``, ``flow serve``: the fast loop's retrieval.
+
+Each command parses its options, calls one function of ``flowloop.index`` and renders the result.
+The library is imported inside the commands so ``flow --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import List, Optional
+
+import typer
+
+from flowloop.cli.common import console, err_console, print_json, repo_of
+
+
+def _parse_as_of(value: Optional[str]) -> Optional[dt.datetime]:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO date or time (e.g. 2025-03-01)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("index")
+    def index_command(
+        ctx: typer.Context,
+        rebuild: bool = typer.Option(False, "--rebuild", help="Start over instead of updating incrementally."),
+        as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
+    ) -> None:
+        """Index the PILRs and the [[sources]] docs (incremental: only changed files are re-embedded)."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from flowloop.index.api import build_index
+
+        repo = repo_of(ctx)
+        with Progress(
+            TextColumn("embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err_console, transient=True, disable=as_json,
+        ) as bar:
+            task = bar.add_task("embed", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            stats = build_index(repo, rebuild=rebuild, progress=progress)
+        if as_json:
+            print_json(stats.to_dict())
+            return
+        if stats.up_to_date:
+            console.print(f"index up to date: {stats.documents} documents, {stats.chunks} chunks "
+                          f"(generation {stats.generation})")
+            return
+        from rich.table import Table
+
+        table = Table(title=f"index generation {stats.generation}" + (" (rebuilt)" if stats.rebuilt else ""))
+        for column in ("documents", "chunks", "added", "changed", "removed", "unchanged", "chunks embedded", "seconds"):
+            table.add_column(column, justify="right")
+        table.add_row(str(stats.documents), str(stats.chunks), str(len(stats.added)), str(len(stats.changed)),
+                      str(len(stats.removed)), str(stats.unchanged), str(stats.chunks_embedded), f"{stats.seconds:.1f}")
+        console.print(table)
+        console.print("by type: " + ", ".join(f"{t} {n}" for t, n in sorted(stats.by_type.items())))
+
+    @app.command("search")
+    def search_command(
+        ctx: typer.Context,
+        query: str = typer.Argument(..., help="What to look for."),
+        k: int = typer.Option(10, "--k", min=1, max=200, help="How many documents."),
+        types: Optional[List[str]] = typer.Option(None, "--type", help="Only this PILR type (repeatable)."),
+        include_archived: bool = typer.Option(False, "--include-archived", help="Also archived and superseded documents."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+    ) -> None:
+        """Hybrid search (BM25 + dense, fused) over the index: one result per document."""
+        from flowloop.index.api import search
+
+        hits = search(repo_of(ctx), query, k=k, types=types or None, include_archived=include_archived)
+        if as_json:
+            print_json([h.to_dict() for h in hits])
+            return
+        if not hits:
+            console.print("no results")
+            return
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for column in ("#", "score", "id", "type", "title / heading", "path"):
+            table.add_column(column)
+        for n, hit in enumerate(hits, start=1):
+            where = f"{hit.title}" + (f" > {hit.heading}" if hit.heading else "")
+            table.add_row(str(n), f"{hit.score:.4f}", hit.id, hit.type, where, hit.path)
+        console.print(table)
+
+    @app.command("context")
+    def context_command(
+        ctx: typer.Context,
+        task: str = typer.Argument(..., help="The task the agent is about to do."),
+        budget: Optional[int] = typer.Option(None, "--budget", help="Token budget (default: [index] budget)."),
+        include_archived: bool = typer.Option(False, "--include-archived", help="Also archived and superseded documents."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Only documents created on or before this date."),
+        as_json: bool = typer.Option(False, "--json", help="Print documents, tokens, budget and text as JSON."),
+    ) -> None:
+        """Assemble the context pack for a task: relevant knowledge only, within the budget."""
+        from flowloop.index.api import context_pack
+
+        pack = context_pack(repo_of(ctx), task, budget=budget, as_of=_parse_as_of(as_of),
+                            include_archived=include_archived)
+        if as_json:
+            print_json(pack.to_dict())
+            return
+        if pack.empty:
+            err_console.print("no document passes the relevance floor: nothing to inject")
+            return
+        # The pack itself goes to stdout verbatim (no Rich markup), ready to paste or pipe.
+        typer.echo(pack.text.rstrip("\n"))
+        err_console.print(f"{len(pack.documents)} documents, {pack.tokens}/{pack.budget} tokens")
+
+    @app.command("serve")
+    def serve_command(
+        ctx: typer.Context,
+        port: Optional[int] = typer.Option(None, "--port", help="Listen on 127.0.0.1:PORT (0: any free port) "
+                                           "instead of the unix socket .flow/state/warm.sock."),
+    ) -> None:
+        """Keep the index and the embedder warm for agent hooks (address recorded in .flow/state/warm.json)."""
+        import signal
+
+        from flowloop.index.warm import serve
+
+        def ready(address: str) -> None:
+            err_console.print(f"serving warm retrieval on {address} (Ctrl-C to stop)")
+
+        def stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt  # unwinds serve(), which removes its socket and warm.json
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            serve(repo_of(ctx), port=port, ready=ready)
+        except KeyboardInterrupt:
+            err_console.print("warm server stopped")

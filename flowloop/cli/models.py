@@ -1,0 +1,128 @@
+"""``flow models list|show|promote|rollback``: the specialist's registry.
+
+Thin over ``flowloop.train.registry.Registry``. ``promote`` goes through the evaluation gate
+(``flowloop.evaluate.gate.gated_promote``: candidate vs current on the same held-out data, the
+side-by-side table and the reason printed; exit 1 when refused); ``--force`` overrides the gate
+and the log records that it did. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from flowloop.cli.common import console, err_console, print_json, repo_of
+
+models_app = typer.Typer(help="The specialist's model registry: list, inspect, promote, roll back.",
+                         no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+@models_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every registered version, oldest first; the current one is marked."""
+    from flowloop.train.registry import Registry
+
+    registry = Registry(repo_of(ctx))
+    versions = registry.versions()
+    current = registry.current()
+    name = current.version if current else None
+    if as_json:
+        print_json({"current": name, "versions": [{**v.manifest, "current": v.version == name} for v in versions]})
+        return
+    if not versions:
+        console.print("no model trained yet: run `flow train sft`")
+        return
+    table = Table(title="specialist versions")
+    for column in ("", "version", "pass", "parent", "dataset", "base", "steps", "loss", "tokens/s", "created"):
+        table.add_column(column)
+    for v in versions:
+        m = v.metrics
+        table.add_row("*" if v.version == name else "", v.version, v.pass_name, v.parent or "-",
+                      f"v{v.manifest.get('dataset_version')}", v.base_model, _fmt(m.get("steps")),
+                      _fmt(m.get("loss")), _fmt(m.get("tokens_per_second"), 0), v.created_at)
+    console.print(table)
+    console.print(f"current: {name or 'none (the base model answers)'}")
+
+
+@models_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    version: str = typer.Argument("current", help="vN, current or latest."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One version's manifest (base, dataset, settings, metrics) and its promotions."""
+    from flowloop.train.registry import Registry
+
+    registry = Registry(repo_of(ctx))
+    found = registry.get(version)
+    events = [e.to_dict() for e in registry.history() if found.version in (e.version, e.previous)]
+    if as_json:
+        print_json({**found.manifest, "path": str(found.path), "promotions": events})
+        return
+    table = Table(title=f"{found.version} ({found.path})", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for key in ("pass", "parent", "base_model", "dataset_version", "dataset_hash", "created_at", "run_id"):
+        table.add_row(key, _fmt(found.manifest.get(key)))
+    for key, value in found.metrics.items():
+        if not isinstance(value, dict):
+            table.add_row(f"metrics.{key}", _fmt(value))
+    settings = found.manifest.get("settings") or {}
+    table.add_row("settings", ", ".join(f"{k}={v}" for k, v in settings.items()))
+    console.print(table)
+    for event in events:
+        console.print(f"{event['at']} {event['action']} -> {event['version'] or 'base'} by {event['actor']}"
+                      f"{' (forced)' if event['forced'] else ''}: {event['reason']}", highlight=False)
+
+
+@models_app.command("promote")
+def promote_cmd(
+    ctx: typer.Context,
+    version: str = typer.Argument(..., help="The version to make current (vN)."),
+    force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (recorded)."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the promotion log)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Make vN current if the evaluation gate agrees (vN vs current on the same held-out data)."""
+    from flowloop.cli.eval import render_gate, stage_progress
+    from flowloop.evaluate.gate import gated_promote
+
+    repo = repo_of(ctx)
+    with stage_progress(disable=as_json) as progress:
+        decision = gated_promote(repo, version, force=force, progress=progress, note=reason, actor=getpass.getuser())
+    if as_json:
+        print_json(decision.to_json())
+    else:
+        render_gate(decision.to_json())
+    if not decision.promoted:
+        raise typer.Exit(1)
+
+
+@models_app.command("rollback")
+def rollback_cmd(
+    ctx: typer.Context,
+    reason: str = typer.Option("rollback", "--reason", help="Why (recorded in the promotion log)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Undo the latest promotion: current goes back to the version before it (or the base)."""
+    from flowloop.train.registry import Registry
+
+    entry = Registry(repo_of(ctx)).rollback(reason=reason, actor=getpass.getuser())
+    if as_json:
+        print_json(entry.to_dict())
+        return
+    err_console.print(f"rolled back {entry.previous}", highlight=False)
+    console.print(f"current: {entry.version or 'none (the base model answers)'}")

@@ -1,0 +1,23 @@
+"""``flow report``: write the static HTML report (inline SVG charts, opens offline)."""
+
+from __future__ import annotations
+
+import typer
+
+from flowloop.cli.common import console, print_json, repo_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_command(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print the report path as JSON."),
+    ) -> None:
+        """Write .flow/state/reports/index.html: metrics by model version, knowledge, signals, retrieval."""
+        from flowloop.evaluate.report import build_report
+
+        path = build_report(repo_of(ctx))
+        if as_json:
+            print_json({"path": str(path)})
+            return
+        console.print(f"report written: {path}")

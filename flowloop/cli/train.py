@@ -1,0 +1,201 @@
+"""``flow train sft|dpo``: fine-tune the specialist (LoRA; QLoRA on a GPU) into the registry.
+
+Thin over ``flowloop.train.api.train``: options become setting overrides, the library trains
+and registers ``vN``, this module draws the progress bar (with the loss) and the summary. With
+``--launcher accelerate`` it writes an accelerate config and runs the same training under
+``accelerate launch -m flowloop.train.entry`` (see ``flowloop.train.launch``). torch and the
+training stack load only inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from flowloop.cli.common import console, err_console, print_json, repo_of
+
+train_app = typer.Typer(
+    help="Fine-tune the specialist: SFT on curated examples, then DPO on preference pairs.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(train_app, name="train")
+
+
+def _silence_libraries() -> None:
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    hf_logging.set_verbosity_error()
+
+
+def _notify(message: str) -> None:
+    if message.startswith("warning:"):
+        err_console.print(f"[yellow]{message}[/yellow]", highlight=False)
+    else:
+        err_console.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def _summary(result: Any) -> Table:
+    m = result.metrics
+    table = Table(title=f"{result.version}: {result.model.pass_name.upper()} on dataset "
+                        f"v{result.model.manifest.get('dataset_version')}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    hw = result.hardware
+    rows = [
+        ("parent", result.model.parent or "base model"),
+        ("base model", result.model.base_model),
+        ("device", f"{hw.device}, {hw.precision}{', QLoRA 4-bit' if hw.qlora else ''}"),
+        ("steps", f"{m['steps']} ({m['session_steps']} this session"
+                  + (f", resumed from {m['resumed_from_step']})" if m["resumed_from_step"] else ")")),
+        ("final loss", f"{m['loss']:.4f}" if m.get("loss") is not None else "-"),
+        ("time", f"{m['seconds']:.1f} s ({m['seconds_per_step'] or 0:.2f} s/step)"),
+        ("tokens/s", f"{m['tokens_per_second'] or 0:.0f} ({m['tokens']} tokens)"),
+        ("examples", f"{result.data['examples']} (from {result.data['source_examples']} rows"
+                     + (f", {result.data['trimmed_prompts']} prompts shortened" if result.data.get("trimmed_prompts") else "")
+                     + ")"),
+        ("memory", result.memory.message()),
+        ("run", result.run_id),
+    ]
+    if result.data.get("forced"):
+        rows.append(("threshold", f"[yellow]forced: {result.data['count']} of {result.data['threshold']}[/yellow]"))
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table
+
+
+def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
+    repo = repo_of(ctx)
+    if opts["resume"] and opts["fresh"]:
+        err_console.print("[red]error:[/red] --resume and --fresh contradict each other")
+        raise typer.Exit(2)
+    if opts["launcher"] not in ("none", "accelerate"):
+        err_console.print(f"[red]error:[/red] --launcher must be 'none' or 'accelerate', not {opts['launcher']!r}")
+        raise typer.Exit(2)
+    if opts["launcher"] == "accelerate":
+        _launch_accelerate(repo, pass_name, opts)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from flowloop.train.api import train, train_settings
+
+    _silence_libraries()
+    qlora = None if opts["qlora"] is None else ("on" if opts["qlora"] else "off")
+    settings = train_settings(repo, qlora=qlora, precision=opts["precision"], batch_size=opts["batch_size"],
+                              max_length=opts["max_length"])
+    resume = "require" if opts["resume"] else "never" if opts["fresh"] else "auto"
+    with Progress(
+        TextColumn(f"train {pass_name}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True, disable=opts["as_json"],
+    ) as bar:
+        task = bar.add_task(pass_name, total=None, loss="")
+
+        def progress(step: int, total: int) -> None:
+            bar.update(task, completed=step, total=total or None)
+
+        def on_log(logs: dict[str, float]) -> None:
+            bar.update(task, loss=f"loss {logs['loss']:.4f}")
+
+        result = train(repo, pass_name, dataset=opts["dataset"], max_steps=opts["max_steps"], force=opts["force"],
+                       resume=resume, parent=opts.get("parent"), settings=settings, progress=progress,
+                       on_log=on_log, notify=None if opts["as_json"] else _notify)
+    if result.model is None:
+        return  # a non-main accelerate process: the main one reports
+    if opts["as_json"]:
+        print_json({"version": result.version, "run_id": result.run_id, "metrics": result.metrics,
+                    "hardware": result.hardware.to_dict(), "data": result.data,
+                    "memory": {"needed": result.memory.needed, "available": result.memory.available}})
+        return
+    console.print(_summary(result))
+    console.print(f"registered [bold]{result.version}[/bold]; promote it with `flow models promote {result.version}`")
+
+
+def _launch_accelerate(repo: Any, pass_name: str, opts: dict[str, Any]) -> None:
+    import subprocess
+
+    from flowloop.train.launch import accelerate_command, write_accelerate_config
+
+    extra: list[str] = []
+    for flag, key in (("--dataset", "dataset"), ("--max-steps", "max_steps"), ("--precision", "precision"),
+                      ("--batch-size", "batch_size"), ("--max-length", "max_length"), ("--from", "parent")):
+        value = opts.get(key)
+        if value is not None and not (key == "dataset" and value == "latest"):
+            extra += [flag, str(value)]
+    for flag, key in (("--force", "force"), ("--resume", "resume"), ("--fresh", "fresh")):
+        if opts.get(key):
+            extra.append(flag)
+    if opts["qlora"] is not None:
+        extra.append("--qlora" if opts["qlora"] else "--no-qlora")
+    config = write_accelerate_config(repo)
+    command = accelerate_command(config, repo, pass_name, extra)
+    err_console.print(f"accelerate config: {config}")
+    console.print(" ".join(command), highlight=False, soft_wrap=True)
+    if opts["print_only"]:
+        return
+    raise typer.Exit(subprocess.call(command))
+
+
+@train_app.command("sft")
+def sft_cmd(
+    ctx: typer.Context,
+    dataset: str = typer.Option("latest", "--dataset", help="Dataset version (vN or latest)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the run at N optimizer steps."),
+    force: bool = typer.Option(False, "--force", help="Train even below the dataset threshold."),
+    resume: bool = typer.Option(False, "--resume", help="Resume the unfinished run (fail if there is none)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over even if an unfinished run exists."),
+    qlora: Optional[bool] = typer.Option(None, "--qlora/--no-qlora", help="Force 4-bit QLoRA on/off (needs CUDA)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="auto, bf16 or fp32."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override train.batch_size."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Override train.max_length."),
+    launcher: str = typer.Option("none", "--launcher", help="none, or accelerate (multi-GPU via accelerate launch)."),
+    print_only: bool = typer.Option(False, "--print-only", help="With --launcher accelerate: print the command only."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """SFT: a LoRA adapter on the base model from the dataset's prompt/completion examples."""
+    _run(ctx, "sft", {k: v for k, v in locals().items() if k != "ctx"})
+
+
+@train_app.command("dpo")
+def dpo_cmd(
+    ctx: typer.Context,
+    parent: Optional[str] = typer.Option(None, "--from", help="Start from vN or current (default: newest SFT)."),
+    dataset: str = typer.Option("latest", "--dataset", help="Dataset version (vN or latest)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the run at N optimizer steps."),
+    force: bool = typer.Option(False, "--force", help="Train even below the dataset threshold."),
+    resume: bool = typer.Option(False, "--resume", help="Resume the unfinished run (fail if there is none)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over even if an unfinished run exists."),
+    qlora: Optional[bool] = typer.Option(None, "--qlora/--no-qlora", help="Force 4-bit QLoRA on/off (needs CUDA)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="auto, bf16 or fp32."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override train.batch_size."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Override train.max_length."),
+    launcher: str = typer.Option("none", "--launcher", help="none, or accelerate (multi-GPU via accelerate launch)."),
+    print_only: bool = typer.Option(False, "--print-only", help="With --launcher accelerate: print the command only."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """DPO: continue an SFT adapter on preference pairs (reference: a frozen copy of it)."""
+    _run(ctx, "dpo", {k: v for k, v in locals().items() if k != "ctx"})
+
+
+def entry_main() -> None:
+    """``python -m flowloop.train.entry sft|dpo -C REPO [options]`` (what accelerate launches)."""
+    from flowloop.cli.main import app
+
+    args = sys.argv[1:]
+    if not args or args[0] not in ("sft", "dpo"):
+        err_console.print("usage: python -m flowloop.train.entry sft|dpo -C REPO [flow train options]")
+        raise SystemExit(2)
+    pass_name, rest = args[0], args[1:]
+    front: list[str] = []
+    if "-C" in rest:
+        at = rest.index("-C")
+        front, rest = rest[at : at + 2], rest[:at] + rest[at + 2 :]
+    app([*front, "train", pass_name, *rest], prog_name="flowloop.train.entry")

@@ -1,0 +1,69 @@
+"""A deterministic scorer driven by tables: the fake model for metric tests and dry runs.
+
+It implements :class:`flowloop.evaluate.scorer.Scorer` exactly as the real loader does, so a test
+can state "this model answers X to task Y and prefers completion Z" and check that the suites
+turn that into the right precision, accuracy or win rate, including cases where it must lose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flowloop.evaluate.scorer import Message
+
+ScoreKey = str | tuple[str, str]
+
+
+def _last_user(messages: list[Message]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message.get("content", "")
+    return ""
+
+
+def _prompt_text(messages: list[Message]) -> str:
+    return "\n".join(m.get("content", "") for m in messages)
+
+
+@dataclass
+class TableScorer:
+    """Answers and log-likelihoods looked up by substring.
+
+    ``answers``: a key found in the last user message -> the generated text (first match wins).
+    ``scores``: per-token log-probability of a completion; a key is either a substring of the
+    completion, or ``(prompt_substring, completion_substring)`` to depend on the prompt too.
+    Tokens are whitespace-separated words, so length normalisation is observable.
+    """
+
+    version: str = "fake"
+    answers: Mapping[str, str] = field(default_factory=dict)
+    scores: Mapping[ScoreKey, float] = field(default_factory=dict)
+    default_answer: str = ""
+    default_score: float = -5.0
+    calls: int = 0
+
+    def generate(self, messages: list[Message], max_new_tokens: int) -> str:
+        self.calls += 1
+        question = _last_user(messages)
+        for key, answer in self.answers.items():
+            if key in question:
+                return answer
+        return self.default_answer
+
+    def loglikelihood(
+        self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True
+    ) -> tuple[float, int]:
+        self.calls += 1
+        n_tokens = max(1, len(completion_text.split()))
+        prompt = _prompt_text(prompt_messages)
+        per_token = self.default_score
+        for key, value in self.scores.items():
+            if isinstance(key, tuple):
+                if key[0] in prompt and key[1] in completion_text:
+                    per_token = value
+                    break
+            elif key in completion_text:
+                per_token = value
+                break
+        return per_token * n_tokens, n_tokens

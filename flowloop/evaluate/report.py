@@ -1,0 +1,225 @@
+"""``flow report``: one static HTML page showing whether the loops are working.
+
+Written to ``.flow/state/reports/index.html`` (atomically; one self-contained file, inline SVG,
+no scripts, no network). Charts:
+
+1. each suite's metric over model versions, with 95% intervals (planning also shows the
+   model alone and the retrieval-only baseline);
+2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
+3. signals collected against the training thresholds, and signals by kind;
+4. retrieval usage: retrieval events per ISO week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from flowloop.atomic import atomic_write_text
+from flowloop.errors import DatasetError
+from flowloop.evaluate import svg
+from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
+from flowloop.repo import FlowRepo
+
+REPORT_NAME = "index.html"
+SUITE_METRICS = {
+    "planning": ("f1", "planning F1"),
+    "knowledge": ("accuracy", "knowledge accuracy"),
+    "preference": ("win_rate", "preference win rate"),
+    "validation": ("recall", "validation precision / recall"),
+    "general": ("accuracy", "general instruction-following accuracy"),
+}
+
+
+@dataclass
+class ReportData:
+    """What the page shows, gathered from the stores (separate from rendering, for tests)."""
+
+    results: list[EvalResult] = field(default_factory=list)
+    pilrs: list[tuple[str, dt.date]] = field(default_factory=list)  # (type, created)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_week: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # sft_documents, dpo_pairs
+    thresholds: dict[str, int] = field(default_factory=dict)  # sft, dpo
+    dataset: str = ""
+    current: str | None = None
+    loop: dict[str, Any] = field(default_factory=dict)
+
+
+def gather(repo: FlowRepo) -> ReportData:
+    from flowloop.pilr.store import PilrStore
+    from flowloop.signals.store import open_store
+
+    out = ReportData(results=all_results(repo))
+    out.pilrs = [(doc.type.value, doc.meta.created) for doc in PilrStore(repo).scan().documents]
+    with open_store(repo) as store:
+        stats = store.stats()
+    out.by_kind, out.by_week = dict(stats.by_kind), dict(stats.by_week)
+    try:
+        from flowloop.pipeline.api import load_manifest
+
+        manifest = load_manifest(repo)
+        out.dataset = f"v{manifest.version}"
+        out.counts = {k: int(v) for k, v in manifest.counts.items() if isinstance(v, int | float)}
+        out.thresholds = {k: int(v) for k, v in manifest.thresholds.items()}
+    except DatasetError:
+        s = repo.settings.dataset
+        out.thresholds = {"sft": s.sft_threshold, "dpo": s.dpo_threshold}
+    from flowloop.evaluate.lineage import current_version
+
+    out.current = current_version(repo)
+    from flowloop.loop.state import last_run
+
+    out.loop = last_run(repo)
+    return out
+
+
+def _version_key(version: str) -> tuple[int, int]:
+    return (0, 0) if version == "base" else (1, int(version[1:]) if version[1:].isdigit() else 0)
+
+
+def latest_per_model(results: list[EvalResult]) -> dict[str, EvalResult]:
+    """Each model's most recent result, models ordered base, v1, v2, ..."""
+    latest: dict[str, EvalResult] = {}
+    for result in results:  # oldest first: later ones win
+        latest[result.model] = result
+    return {k: latest[k] for k in sorted(latest, key=_version_key)}
+
+
+def _point(suite: SuiteResult | None, metric: str) -> tuple[float | None, tuple[float, float] | None]:
+    if suite is None or metric not in suite.metrics:
+        return None, None
+    return suite.metrics[metric], suite.ci.get(metric)
+
+
+def suite_charts(results: list[EvalResult]) -> list[str]:
+    per_model = latest_per_model(results)
+    labels = list(per_model)
+    charts = []
+    for suite, (metric, title) in SUITE_METRICS.items():
+        if not any(suite in r.suites for r in per_model.values()):
+            charts.append(svg.empty_chart(f"chart-{suite}", title, "not evaluated yet: run `flow eval`"))
+            continue
+        series_spec: list[tuple[str, Callable[[EvalResult], SuiteResult | None], str]]
+        if suite == "planning":
+            series_spec = [
+                ("with context", lambda r: r.suites.get("planning"), "f1"),
+                ("alone", lambda r: r.baselines.get("alone", {}).get("planning"), "f1"),
+                ("retrieval only", lambda r: r.baselines.get("retrieval_only", {}).get("planning"), "f1"),
+            ]
+        elif suite == "validation":
+            series_spec = [
+                ("precision", lambda r: r.suites.get("validation"), "precision"),
+                ("recall", lambda r: r.suites.get("validation"), "recall"),
+            ]
+        else:
+            series_spec = [(metric.replace("_", " "), lambda r, s=suite: r.suites.get(s), metric)]
+        series = []
+        for name, pick, m in series_spec:
+            points = [_point(pick(r), m) for r in per_model.values()]
+            series.append(svg.Series(name, [p[0] for p in points], [p[1] for p in points]))
+        charts.append(svg.line_chart(f"chart-{suite}", f"{title} by model version (95% CI)", labels, series, "value" if suite == "validation" else metric.replace("_", " "), y_floor=1.0))
+    return charts
+
+
+def knowledge_chart(pilrs: list[tuple[str, dt.date]]) -> str:
+    if not pilrs:
+        return svg.empty_chart("chart-knowledge-base", "Knowledge base by type", "no PILRs yet")
+    months = sorted({d.strftime("%Y-%m") for _, d in pilrs})
+    series = []
+    for pilr_type in ("ephemeral", "evergreen", "cumulative"):
+        created = sorted(d.strftime("%Y-%m") for t, d in pilrs if t == pilr_type)
+        series.append(svg.Series(pilr_type, [float(sum(1 for c in created if c <= m)) for m in months]))
+    return svg.line_chart("chart-knowledge-base", "Knowledge base by type over time (documents)", months, series, "documents")
+
+
+def threshold_chart(data: ReportData) -> str:
+    sft, dpo = data.counts.get("sft_documents", 0), data.counts.get("dpo_pairs", 0)
+    labels = ["SFT documents", "DPO pairs"]
+    series = [
+        svg.Series("collected", [float(sft), float(dpo)]),
+        svg.Series("threshold", [float(data.thresholds.get("sft", 0)), float(data.thresholds.get("dpo", 0))]),
+    ]
+    title = f"Training data against thresholds (dataset {data.dataset or 'not built'})"
+    return svg.bar_chart("chart-thresholds", title, labels, series, y_label="count")
+
+
+def kinds_chart(by_kind: dict[str, int]) -> str:
+    if not by_kind:
+        return svg.empty_chart("chart-signals", "Signals by kind", "no signals yet")
+    kinds = sorted(by_kind)
+    return svg.bar_chart("chart-signals", "Signals collected by kind", kinds, [svg.Series("events", [float(by_kind[k]) for k in kinds])], y_label="events")
+
+
+def _weeks(first: str, last: str) -> list[str]:
+    start = dt.date.fromisocalendar(int(first[:4]), int(first[6:]), 1)
+    end = dt.date.fromisocalendar(int(last[:4]), int(last[6:]), 1)
+    out = []
+    while start <= end:
+        year, week, _ = start.isocalendar()
+        out.append(f"{year}-W{week:02d}")
+        start += dt.timedelta(days=7)
+    return out
+
+
+def retrieval_chart(by_week: dict[str, dict[str, int]]) -> str:
+    weeks = sorted(w for w, kinds in by_week.items() if kinds.get("retrieval"))
+    if not weeks:
+        return svg.empty_chart("chart-retrieval", "Retrieval usage", "no retrieval events yet")
+    labels = _weeks(weeks[0], weeks[-1])
+    values = [float(by_week.get(w, {}).get("retrieval", 0)) for w in labels]
+    return svg.bar_chart("chart-retrieval", "Retrieval usage (retrieval events per week)", labels, [svg.Series("retrieval events", values)], y_label="events")
+
+
+def _planning_table(results: list[EvalResult]) -> str:
+    rows = []
+    for model, r in latest_per_model(results).items():
+        cells = [escape(model), escape(r.dataset)]
+        for pick in (r.suites.get("planning"), r.baselines.get("alone", {}).get("planning"),
+                     r.baselines.get("retrieval_only", {}).get("planning"), r.baselines.get("base", {}).get("planning")):
+            if pick is None:
+                cells.append("–")
+            else:
+                lo, hi = pick.ci.get("f1", (pick.metrics["f1"],) * 2)
+                cells.append(f"{pick.metrics['f1']:.3f} [{lo:.3f}, {hi:.3f}] n={pick.n}")
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "<tr><th>model</th><th>dataset</th><th>with context</th><th>alone</th><th>retrieval only</th><th>base (with context)</th></tr>"
+    return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
+
+
+def render(data: ReportData, generated: str) -> str:
+    loop = data.loop
+    loop_line = ""
+    if loop:
+        loop_line = f"<p>Last <code>flow loop</code>: {escape(str(loop.get('started_at', '')))} — {escape(str(loop.get('status', '')))}</p>"
+    charts = [*suite_charts(data.results), knowledge_chart(data.pilrs), threshold_chart(data),
+              kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
+    body = "\n".join(f'<figure>{c}</figure>' for c in charts)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>flowloop report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #111827; }}
+figure {{ margin: 12px 0; }} table {{ border-collapse: collapse; margin: 12px 0; font-size: 13px; }}
+td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} caption {{ text-align: left; font-weight: 600; }}
+</style></head><body>
+<h1>flowloop report</h1>
+<p>Generated {escape(generated)}. Current specialist: <b>{escape(data.current or 'none (base model)')}</b>.
+Dataset: {escape(data.dataset or 'not built')}.</p>
+{loop_line}
+{_planning_table(data.results)}
+{body}
+</body></html>
+"""
+
+
+def build_report(repo: FlowRepo) -> Path:
+    """Gather, render and write the report; returns its path."""
+    data = gather(repo)
+    html = render(data, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    path = repo.state_dir / "reports" / REPORT_NAME
+    atomic_write_text(path, html)
+    return path

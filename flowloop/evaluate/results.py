@@ -1,0 +1,163 @@
+"""Eval results: their shape, their JSON, and where they are stored.
+
+One file per (model, dataset): ``.flow/state/evals/<model>-<dataset>.json``, written atomically
+once the whole evaluation finished (an interrupted run stores nothing). The file holds the public
+JSON of ``flow eval --json`` plus what the gate and the report need: the dataset hash, the
+per-example scores (for paired comparisons) and when it was made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowloop.atomic import atomic_write_text
+from flowloop.errors import EvaluationError
+from flowloop.evaluate.stats import Interval
+from flowloop.repo import FlowRepo
+
+EVALS_DIR = "evals"
+RECORD_VERSION = 1
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class SuiteResult:
+    """One suite's metrics for one model: point estimates, ``n`` and 95% intervals."""
+
+    name: str
+    metrics: dict[str, float]
+    n: int
+    ci: dict[str, Interval]
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: round(v, 4) for k, v in self.metrics.items()}
+        out["n"] = self.n
+        out["ci"] = {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in self.ci.items()}
+        return out
+
+    def to_record(self) -> dict[str, Any]:
+        return {**self.to_json(), "details": self.details}
+
+    @classmethod
+    def from_record(cls, name: str, data: dict[str, Any]) -> "SuiteResult":
+        ci = {k: (float(v[0]), float(v[1])) for k, v in data.get("ci", {}).items()}
+        metrics = {k: float(v) for k, v in data.items() if k not in ("n", "ci", "details")}
+        return cls(name, metrics, int(data.get("n", 0)), ci, list(data.get("details", [])))
+
+
+@dataclass
+class EvalResult:
+    """Every suite of one model on one dataset, plus the baselines it is compared against."""
+
+    model: str
+    dataset: str
+    dataset_hash: str
+    suites: dict[str, SuiteResult] = field(default_factory=dict)
+    # baseline name ("base", "retrieval_only", "alone") -> suite name -> result
+    baselines: dict[str, dict[str, SuiteResult]] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    settings: dict[str, Any] = field(default_factory=dict)
+    empty: list[str] = field(default_factory=list)  # suites asked for that had no examples
+
+    def covers(self, suites: list[str]) -> bool:
+        """True when every suite in ``suites`` was scored or found to have no data."""
+        return all(s in self.suites or s in self.empty for s in suites)
+
+    def metric(self, dotted: str) -> float | None:
+        """``planning.f1`` -> the value, or None when that suite was not run."""
+        suite, _, name = dotted.partition(".")
+        found = self.suites.get(suite)
+        return None if found is None else found.metrics.get(name)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape of ``flow eval --json``."""
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "suites": {name: s.to_json() for name, s in self.suites.items()},
+            "baselines": {
+                base: {name: s.to_json() for name, s in suites.items()}
+                for base, suites in self.baselines.items()
+            },
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "record_version": RECORD_VERSION,
+            "model": self.model,
+            "dataset": self.dataset,
+            "dataset_hash": self.dataset_hash,
+            "created_at": self.created_at,
+            "settings": self.settings,
+            "empty": self.empty,
+            "suites": {name: s.to_record() for name, s in self.suites.items()},
+            "baselines": {
+                base: {name: s.to_record() for name, s in suites.items()}
+                for base, suites in self.baselines.items()
+            },
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> "EvalResult":
+        return cls(
+            model=str(data["model"]),
+            dataset=str(data["dataset"]),
+            dataset_hash=str(data.get("dataset_hash", "")),
+            suites={k: SuiteResult.from_record(k, v) for k, v in data.get("suites", {}).items()},
+            baselines={
+                base: {k: SuiteResult.from_record(k, v) for k, v in suites.items()}
+                for base, suites in data.get("baselines", {}).items()
+            },
+            created_at=str(data.get("created_at", "")),
+            settings=dict(data.get("settings", {})),
+            empty=list(data.get("empty", [])),
+        )
+
+
+def result_path(repo: FlowRepo, model: str, dataset: str) -> Path:
+    name = f"{_SAFE.sub('_', model)}-{_SAFE.sub('_', dataset)}.json"
+    return repo.state_dir / EVALS_DIR / name
+
+
+def store_result(repo: FlowRepo, result: EvalResult) -> Path:
+    path = result_path(repo, result.model, result.dataset)
+    atomic_write_text(path, json.dumps(result.to_record(), indent=1, sort_keys=False) + "\n")
+    return path
+
+
+def load_result(repo: FlowRepo, model: str, dataset: str, dataset_hash: str | None = None) -> EvalResult | None:
+    """The stored result, or None if absent or made on different data (a rebuilt dataset)."""
+    path = result_path(repo, model, dataset)
+    if not path.is_file():
+        return None
+    result = _read(path)
+    if dataset_hash is not None and result.dataset_hash != dataset_hash:
+        return None
+    return result
+
+
+def all_results(repo: FlowRepo) -> list[EvalResult]:
+    """Every stored result (for the report), oldest first."""
+    folder = repo.state_dir / EVALS_DIR
+    if not folder.is_dir():
+        return []
+    found = [_read(path) for path in sorted(folder.glob("*.json"))]
+    return sorted(found, key=lambda r: r.created_at)
+
+
+def _read(path: Path) -> EvalResult:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return EvalResult.from_record(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EvaluationError(
+            f"stored eval result is unreadable: {exc}",
+            path=path,
+            hint="delete the file; `flow eval` recomputes it",
+        ) from exc

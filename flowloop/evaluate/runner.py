@@ -1,0 +1,217 @@
+"""``evaluate_model``: every suite for one model on one dataset, stored with the model version.
+
+Order of work: resolve the dataset and the model, check they may be paired (lineage), load the
+eval data (planning contexts cached per dataset), load the model once, run each suite, add the
+planning baselines (retrieval-only, the same model without context, the base model with
+context), then write one result file atomically. An interrupt anywhere before that write
+stores nothing. A stored result for the same model, dataset hash and eval settings is reused
+(model versions are immutable), so the gate and the loop never score one model twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flowloop.errors import EvaluationError
+from flowloop.evaluate import data as eval_data
+from flowloop.evaluate.lineage import BASE, ModelRef, check_lineage, resolve_model
+from flowloop.evaluate.results import EvalResult, SuiteResult, load_result, store_result
+from flowloop.evaluate.scorer import Scorer
+from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
+from flowloop.repo import FlowRepo
+
+# progress(stage, done, total): the CLI draws one bar per stage.
+Progress = Callable[[str, int, int], None] | None
+ScorerFactory = Callable[[ModelRef], Scorer]
+
+HELD_OUT_SUITES = ("planning", "preference", "validation")
+
+
+def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, Any]:
+    """What changes the numbers; a stored result made with other values is recomputed."""
+    s = repo.settings
+    return {
+        "max_examples": max_examples or s.eval.max_examples,
+        "seed": s.eval.seed,
+        "bootstrap_samples": s.eval.bootstrap_samples,
+        "knowledge_options": s.eval.knowledge_options,
+        "planning_max_new_tokens": s.eval.planning_max_new_tokens,
+        "base_model": s.train.base_model,
+        "project": [s.project.name, s.project.description],
+    }
+
+
+def default_factory(repo: FlowRepo) -> ScorerFactory:
+    def load(model: ModelRef) -> Scorer:
+        from flowloop.specialist.loader import load_specialist
+
+        return load_specialist(repo, model.version)
+
+    return load
+
+
+class _Stage:
+    """Adapts a per-suite ``(done, total)`` callback to the runner's ``(stage, done, total)``."""
+
+    def __init__(self, progress: Progress, stage: str) -> None:
+        self.progress, self.stage = progress, stage
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(self.stage, done, total)
+
+
+class EvalData:
+    """Examples of every suite for one dataset, loaded lazily and shared by several models."""
+
+    def __init__(
+        self, repo: FlowRepo, ds: eval_data.DatasetRef, progress: Progress = None, max_examples: int | None = None
+    ) -> None:
+        self.repo, self.ds, self.progress = repo, ds, progress
+        s = repo.settings.eval
+        self.limit, self.seed, self.options = max_examples or s.max_examples, s.seed, s.knowledge_options
+        self._cache: dict[str, list[Any]] = {}
+
+    def items(self, suite: str) -> list[Any]:
+        if suite not in self._cache:
+            if suite == "planning":
+                found: list[Any] = eval_data.planning_items(
+                    self.repo, self.ds, self.limit, self.seed, _Stage(self.progress, "planning contexts")
+                )
+            elif suite == "preference":
+                found = eval_data.preference_items(self.ds, self.limit, self.seed)
+            elif suite == "validation":
+                found = eval_data.validation_items(self.ds, self.limit, self.seed)
+            elif suite == "knowledge":
+                found = eval_data.knowledge_items(self.ds, self.options, self.limit, self.seed)
+            else:
+                found = list(general.ITEMS)
+            self._cache[suite] = found
+        return self._cache[suite]
+
+
+def _check_suites(suites: Sequence[str] | None) -> list[str]:
+    if not suites:
+        return list(SUITES)
+    unknown = [s for s in suites if s not in SUITES]
+    if unknown:
+        raise EvaluationError(f"unknown suite {unknown[0]!r}", field="suite", hint=f"use one of: {', '.join(SUITES)}")
+    return list(dict.fromkeys(suites))
+
+
+def _run_suite(suite: str, scorer: Scorer, items: list[Any], repo: FlowRepo, progress: Progress) -> list[dict[str, Any]]:
+    settings = repo.settings
+    stage = _Stage(progress, f"{suite} ({scorer.version})")
+    if suite == "planning":
+        return planning.run_model(scorer, items, settings, True, settings.eval.planning_max_new_tokens, stage)
+    if suite == "knowledge":
+        return knowledge.run(scorer, items, settings, stage)
+    if suite == "preference":
+        return preference.run(scorer, items, stage)
+    if suite == "validation":
+        return validation.run(scorer, items, settings, stage)
+    return general.run(scorer, progress=stage)
+
+
+def evaluate_model(
+    repo: FlowRepo,
+    model: str = "current",
+    suites: Sequence[str] | None = None,
+    dataset: str = "latest",
+    progress: Progress = None,
+    *,
+    reuse: bool = True,
+    factory: ScorerFactory | None = None,
+    data: EvalData | None = None,
+    max_examples: int | None = None,
+) -> EvalResult:
+    """Evaluate ``model`` (``base``, ``current`` or ``vN``) on the held-out data of ``dataset``.
+
+    ``factory`` turns a resolved model into a scorer (default: the transformers loader);
+    ``data`` shares loaded examples between several calls on the same dataset (its cap wins);
+    ``max_examples`` caps each suite (default ``eval.max_examples``).
+    """
+    wanted = _check_suites(suites)
+    ds = data.ds if data is not None else eval_data.resolve_dataset(repo, dataset)
+    ref = resolve_model(repo, model)
+    check_lineage(repo, ref, ds)
+    data = data or EvalData(repo, ds, progress, max_examples)
+    config = eval_settings(repo, data.limit)
+    stored = load_result(repo, ref.version, ds.version, ds.content_hash) if reuse else None
+    if stored is not None and stored.settings != config:
+        stored = None
+    if stored is not None and stored.covers(wanted) and ("planning" not in stored.suites or _has_baselines(stored, ref)):
+        return _only(stored, wanted)  # nothing to compute: no examples or model loaded
+
+    available = [s for s in wanted if data.items(s)]
+    held_out = [s for s in wanted if s in HELD_OUT_SUITES]
+    if held_out and not any(s in HELD_OUT_SUITES for s in available):
+        raise EvaluationError(
+            f"dataset {ds.version} has no held-out data for {', '.join(held_out)}",
+            path=ds.path,
+            hint="held-out tasks are the newest share of tasks: record more work (`flow collect git`, signals) "
+            "and rebuild with `flow dataset build`",
+        )
+    if not available:
+        raise EvaluationError(f"dataset {ds.version} has no examples for {', '.join(wanted)}", path=ds.path)
+
+    result = EvalResult(model=ref.version, dataset=ds.version, dataset_hash=ds.content_hash, settings=config)
+    if stored is not None:  # suites scored before are kept; only the missing ones run
+        result.suites.update(stored.suites)
+        result.baselines.update(stored.baselines)
+    result.empty = sorted({*(stored.empty if stored else []), *(s for s in wanted if s not in available)} - set(result.suites))
+    todo = [s for s in available if s not in result.suites]
+    need_baselines = "planning" in available and not _has_baselines(result, ref)
+    if not todo and not need_baselines:
+        return _only(result, wanted)
+
+    make = factory or default_factory(repo)
+    samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
+    scorer = make(ref)
+    for suite in todo:
+        details = _run_suite(suite, scorer, data.items(suite), repo, progress)
+        result.suites[suite] = summarise(suite, details, samples, seed)
+    if need_baselines:
+        result.baselines = _planning_baselines(repo, ref, scorer, data, progress, make, reuse)
+    store_result(repo, result)
+    return _only(result, wanted)
+
+
+def _has_baselines(result: EvalResult, ref: ModelRef) -> bool:
+    needed = {"retrieval_only"} | (set() if ref.is_base else {"alone", "base"})
+    return needed <= set(result.baselines)
+
+
+def _only(result: EvalResult, wanted: Sequence[str]) -> EvalResult:
+    """The result restricted to the suites asked for (the stored file keeps them all)."""
+    suites = {k: v for k, v in result.suites.items() if k in wanted}
+    baselines = result.baselines if "planning" in wanted else {}
+    empty = [s for s in result.empty if s in wanted]
+    return EvalResult(result.model, result.dataset, result.dataset_hash, suites, baselines, result.created_at, result.settings, empty)
+
+
+def _planning_baselines(
+    repo: FlowRepo,
+    ref: ModelRef,
+    scorer: Scorer,
+    data: EvalData,
+    progress: Progress,
+    make: ScorerFactory,
+    reuse: bool,
+) -> dict[str, dict[str, SuiteResult]]:
+    """Retrieval-only; for a specialist also itself without context and the base model with it."""
+    settings = repo.settings
+    samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
+    items = data.items("planning")
+    retrieval = planning.run_retrieval(items, _Stage(progress, "planning (retrieval only)"))
+    out = {"retrieval_only": {"planning": summarise("planning", retrieval, samples, seed)}}
+    if ref.is_base:
+        return out  # the comparison is specialist alone vs with context; base alone would only cost time
+    alone = planning.run_model(
+        scorer, items, settings, False, settings.eval.planning_max_new_tokens, _Stage(progress, f"planning alone ({ref.version})")
+    )
+    out["alone"] = {"planning": summarise("planning", alone, samples, seed)}
+    base = evaluate_model(repo, BASE, ["planning"], progress=progress, reuse=reuse, factory=make, data=data)
+    out["base"] = {"planning": base.suites["planning"]}
+    return out

@@ -1,0 +1,55 @@
+"""Validation suite: can the specialist, in its review role, catch work that breaks a convention?
+
+Held-out items (``eval_validation.jsonl``) are texts labelled ``violating`` or ``compliant``
+(from corrections, rejected options and reverted work). The review prompt is the one the
+specialist is trained with; its decision is read from the probabilities of its first words,
+``VIOLATION`` against ``OK`` (the two answers the review role is trained to start with), not from
+sampled text, so it is deterministic and cheap. Precision and recall of catching violations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flowloop.evaluate.scorer import Scorer
+from flowloop.evaluate.stats import binary_detection
+
+Progress = Callable[[int, int], None] | None
+
+
+@dataclass
+class ValidationItem:
+    id: str
+    text: str
+    context: str
+    violating: bool
+
+
+def run(scorer: Scorer, items: Sequence[ValidationItem], settings: Any, progress: Progress = None) -> list[dict[str, Any]]:
+    from flowloop.pipeline.prompts import OK, VIOLATION, review_messages
+
+    details = []
+    for i, item in enumerate(items):
+        prompt = review_messages(settings, item.text, item.context)
+        # Sums, not per-token means: this is P(the reply starts with that word); the later
+        # sub-tokens of a multi-token word are near-certain and barely change the sum.
+        violation, _ = scorer.loglikelihood(prompt, VIOLATION, end_of_turn=False)
+        ok, _ = scorer.loglikelihood(prompt, OK, end_of_turn=False)
+        details.append(
+            {
+                "id": item.id,
+                "violating": item.violating,
+                "flagged": violation > ok,
+                "margin": round(violation - ok, 4),
+            }
+        )
+        if progress:
+            progress(i + 1, len(items))
+    return details
+
+
+def statistic(details: list[dict[str, Any]], idx: Sequence[int]) -> dict[str, float]:
+    picked = [details[i] for i in idx]
+    return binary_detection([d["flagged"] for d in picked], [d["violating"] for d in picked])

@@ -1,0 +1,25 @@
+"""The markdown of a context pack, in one place: the pack assembler renders with it, and the
+index builder stores the token counts of its fixed parts (document headers, heading lines) so
+that assembling a pack tokenizes almost nothing."""
+
+from __future__ import annotations
+
+PACK_HEADER = "# Project knowledge for this task (flowloop; cite ids)\n"
+
+
+def doc_header(title: str, doc_id: str, path: str, doc_type: str, replaces: list[str] = [], also: list[str] = []) -> str:  # noqa: B006 - never mutated
+    """``## title`` and a line citing id, path and type (and what it replaces or duplicates)."""
+    parts = [f"id: {doc_id}", f"path: {path}", f"type: {doc_type}"]
+    if replaces:
+        parts.append("replaces superseded: " + ", ".join(replaces))
+    if also:
+        parts.append("same content in: " + ", ".join(also))
+    return f"\n## {title}\n" + " | ".join(parts) + "\n"
+
+
+def heading_line(heading: str) -> str:
+    return f"\n### {heading}\n" if heading else "\n"
+
+
+def chunk_section(heading: str, text: str) -> str:
+    return heading_line(heading) + text.strip() + "\n"

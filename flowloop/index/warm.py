@@ -1,0 +1,224 @@
+"""The warm path for agent hooks: a server that keeps a Retriever loaded, and its client.
+
+A hook must answer within about a second and a cold process cannot load an embedder and an index
+that fast on every prompt, so ``flow serve`` keeps one :class:`Retriever` in memory behind a tiny
+HTTP API (stdlib only) on a unix socket (``.flow/state/warm.sock``; owner-only by file mode) or a
+localhost port, and records its address in ``.flow/state/warm.json``. The client,
+:func:`warm_context`, imports nothing heavy and returns ``None`` on any failure (no server, a
+stale address, a timeout, a bad answer): a hook then simply injects nothing.
+
+API: ``GET /health``; ``POST /context`` ``{"task", "budget"?, "session"?}`` -> a context pack;
+``POST /search`` ``{"query", "k"?, "types"?}`` -> ``{"hits": [...]}``. Errors: 400 ``{"error"}``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any, Callable
+
+from flowloop.index.types import ContextPack
+from flowloop.repo import FlowRepo
+
+MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; longer paths fall back to a TCP port
+
+
+def state_file(repo: FlowRepo) -> Path:
+    return repo.state_dir / "warm.json"
+
+
+def socket_file(repo: FlowRepo) -> Path:
+    return repo.state_dir / "warm.sock"
+
+
+# -- client -------------------------------------------------------------------------------------
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._unix_path)
+        self.sock = sock
+
+
+def _address(repo: FlowRepo) -> str | None:
+    configured = repo.settings.index.warm_url
+    if configured:
+        return configured
+    try:
+        data = json.loads(state_file(repo).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def _connect(url: str, timeout_s: float) -> http.client.HTTPConnection:
+    if url.startswith("unix://"):
+        return _UnixConnection(url[len("unix://") :], timeout_s)
+    if url.startswith("http://"):
+        host_port = url[len("http://") :].rstrip("/")
+        host, _, port = host_port.partition(":")
+        return http.client.HTTPConnection(host, int(port or 80), timeout=timeout_s)
+    raise ValueError(f"unsupported warm server address {url!r}")
+
+
+def request(repo: FlowRepo, path: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any] | None:
+    """One JSON request to the warm server; None when it is absent, slow or broken."""
+    url = _address(repo)
+    if url is None:
+        return None
+    try:
+        conn = _connect(url, timeout_s)
+        try:
+            if body is None:
+                conn.request("GET", path)
+            else:
+                conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            payload = response.read()
+        finally:
+            conn.close()
+        if response.status != 200:
+            return None
+        data = json.loads(payload)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None  # no server, stale address, timeout (socket.timeout is an OSError), bad reply
+    return data if isinstance(data, dict) else None
+
+
+def warm_context(
+    repo: FlowRepo, task: str, budget: int | None = None, timeout_s: float = 0.8, session: str | None = None
+) -> ContextPack | None:
+    """The context pack from a running ``flow serve``, or None if none answered in ``timeout_s``."""
+    data = request(repo, "/context", {"task": task, "budget": budget, "session": session}, timeout_s)
+    if data is None:
+        return None
+    try:
+        return ContextPack.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def is_running(repo: FlowRepo, timeout_s: float = 0.5) -> bool:
+    return request(repo, "/health", None, timeout_s) is not None
+
+
+# -- server -------------------------------------------------------------------------------------
+
+
+def _handler_class(retriever: Any, lock: Any) -> type:
+    from http.server import BaseHTTPRequestHandler
+
+    from flowloop.errors import FlowError
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            return  # a hook per prompt would flood the terminal
+
+        def _send(self, status: int, data: dict[str, Any]) -> None:
+            body = json.dumps(data).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            if self.path != "/health":
+                self._send(404, {"error": "unknown path"})
+                return
+            self._send(200, {"ok": True, "pid": os.getpid(), "generation": retriever.reader.generation})
+
+        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                with lock:  # one retrieval at a time: SQLite connection and model are shared
+                    if self.path == "/context":
+                        pack = retriever.context_pack(str(body.get("task") or ""), budget=body.get("budget"),
+                                                      session=body.get("session"))
+                        data = pack.to_dict()
+                    elif self.path == "/search":
+                        hits = retriever.search(str(body.get("query") or ""), k=int(body.get("k") or 10),
+                                                types=body.get("types"))
+                        data = {"hits": [h.to_dict() for h in hits]}
+                    else:
+                        self._send(404, {"error": "unknown path"})
+                        return
+            except (FlowError, ValueError, TypeError) as exc:
+                self._send(400, {"error": str(exc)})
+                return
+            except Exception as exc:  # process boundary: a server request reports, never dies
+                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
+                return
+            self._send(200, data)
+
+    return Handler
+
+
+def serve(repo: FlowRepo, port: int | None = None, ready: Callable[[str], None] | None = None) -> None:
+    """Serve until interrupted; ``port`` None means the unix socket (or a free port if its path
+    is too long). ``ready(address)`` is called once the server accepts requests."""
+    import datetime as dt
+    import socketserver
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from flowloop.atomic import atomic_write_text
+    from flowloop.index.api import Retriever
+
+    from flowloop.errors import LockError
+
+    if is_running(repo):
+        raise LockError("a warm server already answers for this repository", path=state_file(repo),
+                        hint="stop it first (its pid is in that file), or use it")
+    retriever = Retriever(repo, log_mode="background").warm_up()
+    handler = _handler_class(retriever, threading.Lock())
+    sock_path = socket_file(repo)
+    server: socketserver.BaseServer
+    if port is None and len(str(sock_path)) <= MAX_UNIX_PATH:
+
+        class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        sock_path.parent.mkdir(parents=True, exist_ok=True)
+        sock_path.unlink(missing_ok=True)
+        old_umask = os.umask(0o177)  # the socket is readable by its owner only
+        try:
+            server = UnixServer(str(sock_path), handler)
+        finally:
+            os.umask(old_umask)
+        url = f"unix://{sock_path}"
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", port or 0), handler)
+        server.daemon_threads = True
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+    record = {"pid": os.getpid(), "url": url, "started_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+    atomic_write_text(repo.state_path("warm.json"), json.dumps(record))
+    try:
+        if ready is not None:
+            ready(url)
+        server.serve_forever(poll_interval=0.25)
+    finally:
+        server.server_close()
+        try:
+            if json.loads(state_file(repo).read_text(encoding="utf-8")).get("pid") == os.getpid():
+                state_file(repo).unlink()
+        except (OSError, ValueError):
+            pass
+        if url.startswith("unix://"):
+            sock_path.unlink(missing_ok=True)
+        retriever.close()

@@ -1,0 +1,219 @@
+"""``flow dataset build``: PILRs, documentation and signals -> one versioned dataset.
+
+Stages, in order: load the inputs; make examples (document templates, planning examples with
+their as-of context, behavioral examples, optional model drafts); scrub secrets; weight by
+outcomes (reverted tasks dropped); apply the committed review decisions; remove exact and near
+duplicates; split by time (newest tasks held out); write the version folder atomically.
+Everything is sorted before writing, so the same inputs give byte-identical files and the
+same ``content_hash``; an identical build reuses the latest version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable
+
+from flowloop.errors import DatasetError
+from flowloop.pilr.model import PilrType
+from flowloop.pipeline import prompts
+from flowloop.pipeline.behavior import signal_examples
+from flowloop.pipeline.context_cache import CachingRetriever
+from flowloop.pipeline.dedup import canonical_order, deduplicate
+from flowloop.pipeline.inputs import Inputs, load_inputs
+from flowloop.pipeline.manifest import FILE_NAMES, DatasetManifest, jsonl_bytes, write_version
+from flowloop.pipeline.planning_context import PlanningContextBuilder
+from flowloop.pipeline.records import Example, ValidationItem
+from flowloop.pipeline.review import apply_decisions, load_decisions
+from flowloop.pipeline.similar import TaskHistory
+from flowloop.pipeline.split import Split, time_split
+from flowloop.pipeline.templates import document_examples, section_examples
+from flowloop.pipeline.weights import task_weights
+from flowloop.repo import FlowRepo
+from flowloop.scrub import scrub_value
+
+Progress = Callable[[int, int], None]
+CURATE_MODES = ("templates", "agentic")
+
+
+def planning_examples(
+    repo: FlowRepo, inputs: Inputs, retriever: Any | None = None, progress: Progress | None = None
+) -> list[Example]:
+    """Work records -> files, each prompt carrying the context a planner had at that time."""
+    records = [w for w in inputs.work if w.files]
+    if not records:
+        return []
+    settings = repo.settings
+    cache: CachingRetriever | None = None
+    if retriever is None:
+        from flowloop.index.api import Retriever, build_index
+
+        build_index(repo)  # incremental: only documents changed since the last build are embedded
+        retriever = cache = CachingRetriever(repo, Retriever(repo))
+    builder = PlanningContextBuilder(repo, history=TaskHistory(inputs.work), retriever=retriever)
+    examples = []
+    for done, work in enumerate(records, start=1):
+        context = builder.build(work.description, work.as_of, exclude_task=work.task)
+        examples.append(
+            Example(
+                pass_="sft",
+                kind="files",
+                source=f"event:{work.event_id}",
+                prompt=prompts.planning_messages(settings, work.description, context.text),
+                key=work.description,
+                completion=prompts.format_files_answer(work.files),
+                task=work.task,
+                time=work.time,
+            )
+        )
+        if progress is not None:
+            progress(done, len(records))
+    if cache is not None:
+        cache.save()
+    return examples
+
+
+def _source_group(source: str, pilr_types: dict[str, str], event_kinds: dict[str, str]) -> str:
+    prefix, _, rest = source.partition(":")
+    ident = rest.split("#", 1)[0]
+    if prefix == "pilr":
+        return f"pilr:{pilr_types.get(ident, 'unknown')}"
+    if prefix == "event":
+        return f"event:{event_kinds.get(ident, 'unknown')}"
+    return prefix
+
+
+def _counts(
+    inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int]
+) -> dict[str, Any]:
+    pilr_types = {d.id: d.type.value for d in inputs.pilrs}
+    event_kinds = {e.id: e.kind for e in inputs.events}
+    by_source: Counter[str] = Counter()
+    by_kind: dict[str, Counter[str]] = {"sft": Counter(), "dpo": Counter()}
+    for example in train + heldout:
+        by_source[_source_group(example.source, pilr_types, event_kinds)] += 1
+        by_kind[example.pass_][example.kind] += 1
+    sft_docs = sorted({d for e in train if e.pass_ == "sft" for d in e.documents})
+    return {
+        "by_source": dict(sorted(by_source.items())),
+        "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
+        "sft_documents": len(sft_docs),
+        "dpo_pairs": sum(1 for e in train if e.pass_ == "dpo"),
+        "drafts": len(drafts),
+        "removed": removed,
+        "inputs": {
+            "pilrs": {t.value: sum(1 for d in inputs.pilrs if d.type is t) for t in PilrType},
+            "doc_sections": len(inputs.sections),
+            "events": dict(sorted(Counter(e.kind for e in inputs.events).items())),
+            "tasks": len(inputs.task_time),
+        },
+    }
+
+
+def _rows(examples: list[Example]) -> list[dict[str, Any]]:
+    return [e.row() for e in canonical_order(examples)]
+
+
+def assemble_files(
+    examples: list[Example], drafts: list[Example], items: list[ValidationItem], inputs: Inputs, split: Split
+) -> tuple[dict[str, bytes], dict[str, int], list[Example], list[Example]]:
+    """The JSONL files of a version, their row counts, and the train / held-out examples."""
+    train = [e for e in examples if not split.example_heldout(e)]
+    heldout = [e for e in examples if split.example_heldout(e)]
+    planning = [w.eval_row() for w in inputs.work if w.files and not w.reverted and split.task_heldout(w.task, w.time)]
+    validation = {i.id: i for i in items if split.item_heldout(i)}
+    content = {
+        "sft_train": _rows([e for e in train if e.pass_ == "sft"]),
+        "sft_heldout": _rows([e for e in heldout if e.pass_ == "sft"]),
+        "dpo_train": _rows([e for e in train if e.pass_ == "dpo"]),
+        "dpo_heldout": _rows([e for e in heldout if e.pass_ == "dpo"]),
+        "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
+        "eval_validation": [validation[k].row() for k in sorted(validation)],
+        "sft_drafts": _rows(drafts),
+    }
+    # Empty files are not written: `datasets.load_dataset` cannot read an empty JSONL file.
+    files = {FILE_NAMES[name]: jsonl_bytes(rows) for name, rows in content.items() if rows}
+    return files, {name: len(rows) for name, rows in content.items()}, train, heldout
+
+
+def build_dataset(
+    repo: FlowRepo,
+    curate: str = "templates",
+    progress: Progress | None = None,
+    *,
+    retriever: Any | None = None,
+    generate: Callable[[list[dict[str, str]]], str] | None = None,
+) -> DatasetManifest:
+    """Build (or reuse) the next dataset version; see the module docstring for the stages.
+
+    ``retriever`` (default: a new ``flowloop.index.api.Retriever``) and ``generate`` (the
+    agentic curator's model; default from ``[dataset]`` settings) can be passed in by callers
+    that already hold them.
+    """
+    if curate not in CURATE_MODES:
+        raise DatasetError(f"unknown curation mode {curate!r}", hint="use 'templates' or 'agentic'")
+    settings = repo.settings
+    inputs = load_inputs(repo)
+    if inputs.is_empty():
+        raise DatasetError(
+            "nothing to build from: no PILRs, no documentation sources and no signals",
+            path=repo.flow_dir,
+            hint="write PILRs (`flow pilr new`), add [[sources]] to .flow/config.toml, or collect signals "
+            "(`flow collect git`)",
+        )
+    doc_examples, doc_items = document_examples(settings, inputs.pilrs, inputs.task_time)
+    examples = doc_examples + section_examples(settings, inputs.sections)
+    behavior, behavior_items = signal_examples(settings, inputs)
+    examples += behavior
+    examples += planning_examples(repo, inputs, retriever=retriever, progress=progress)
+    drafts: list[Example] = []
+    if curate == "agentic":
+        from flowloop.pipeline.curate import draft_examples
+
+        drafts = draft_examples(repo, inputs, generate=generate, progress=progress)
+    examples = [e.scrubbed() for e in examples + drafts]
+
+    weights = task_weights(inputs.outcomes, settings)
+    weighted: list[Example] = []
+    dropped = 0
+    for example in examples:
+        weight = weights.get(example.task, 1.0) if example.task else 1.0
+        if weight <= 0:
+            dropped += 1
+            continue
+        example.weight = weight
+        weighted.append(example)
+
+    decisions = load_decisions(repo)
+    applied = apply_decisions(weighted, decisions)
+    new_drafts = [e for e in weighted if e.draft and e.id not in decisions]
+    deduped = deduplicate(applied.examples, settings.dataset.near_dup_threshold)
+    drafts_kept = deduplicate(new_drafts, settings.dataset.near_dup_threshold).kept
+    if not deduped.kept and not drafts_kept:
+        raise DatasetError(
+            "the dataset would be empty: no document or signal yields an example",
+            path=repo.flow_dir,
+            hint="PILRs need sections (e.g. '## Plan', '## What worked'); work records need files",
+        )
+    split = time_split(inputs.task_time, settings.dataset.holdout_share)
+    files, file_counts, train, heldout = assemble_files(
+        deduped.kept, drafts_kept, doc_items + behavior_items, inputs, split
+    )
+    removed = {
+        "exact_duplicates": deduped.exact,
+        "near_duplicates": deduped.near,
+        "rejected_in_review": applied.rejected,
+        "edited_in_review": applied.edited,
+        "accepted_drafts": applied.accepted_drafts,
+        "reverted_examples": dropped,
+    }
+    counts = _counts(inputs, train, heldout, drafts_kept, removed)
+    counts["files"] = file_counts
+    fields: dict[str, Any] = {
+        "counts": counts,
+        "thresholds": {"sft": settings.dataset.sft_threshold, "dpo": settings.dataset.dpo_threshold},
+        "split": split.manifest(),
+        "files": {name: filename for name, filename in FILE_NAMES.items() if filename in files},
+        "curate": curate,
+        "settings": scrub_value(settings.dataset.model_dump(exclude={"curate_api_key"})),
+    }
+    return write_version(repo, files, fields)

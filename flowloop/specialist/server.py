@@ -1,0 +1,80 @@
+"""An OpenAI-compatible endpoint serving the specialist (``flow serve-model``).
+
+``POST /v1/chat/completions`` and ``GET /v1/models``, enough for the ``openai`` backend, the
+OpenAI SDKs and tools that speak that API, so a team can put the specialist on one machine and
+point everyone's ``[inference] url`` at it. Generation is greedy and serialised by a lock (one
+model, one request at a time); a configured API key is required as a bearer token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """The fields we use; sampling options are accepted and ignored (decoding is greedy)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+
+
+def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_tokens: int = 256) -> Any:
+    """A FastAPI app answering with ``loaded.generate`` (a :class:`LoadedModel`)."""
+    from fastapi import FastAPI, Header, HTTPException
+
+    app = FastAPI(title="flowloop specialist", docs_url=None, redoc_url=None)
+    served = name or loaded.version
+    lock = threading.Lock()
+
+    def check(authorization: str | None) -> None:
+        if api_key and authorization != f"Bearer {api_key}":
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    @app.get("/v1/models")
+    def models(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        check(authorization)
+        return {"object": "list", "data": [{"id": served, "object": "model", "owned_by": "flowloop"}]}
+
+    @app.post("/v1/chat/completions")
+    def chat(request: ChatRequest, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        check(authorization)
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        limit = request.max_completion_tokens or request.max_tokens or max_new_tokens
+        with lock:
+            text = loaded.generate(messages, limit)
+            prompt_tokens, completion_tokens = _count(loaded, messages, text)
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": served,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+
+    return app
+
+
+def _count(loaded: Any, messages: list[dict[str, str]], text: str) -> tuple[int, int]:
+    tokenizer = getattr(loaded, "tokenizer", None)
+    if tokenizer is None:
+        return 0, 0
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+    return len(prompt["input_ids"]), len(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,0 +1,60 @@
+"""Fit each example into ``max_length`` by shortening its prompt, never its completion.
+
+TRL truncates a too-long sequence from the end (``keep_start``), which cuts the completion, the
+only part SFT learns from and the part DPO compares; with a context pack in every planning
+prompt that would silently empty many examples. So before training, an example whose prompt
+plus (longest) completion exceeds ``max_length`` tokens loses text from the MIDDLE of its
+longest user message: the task at the top and the question at the bottom stay, the tail of the
+context pack goes, marked with an ellipsis line. The system prompt is never touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MARK = "\n…\n"
+COMPLETION_FIELDS = ("completion", "chosen", "rejected")
+
+
+def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """Rows that fit ``max_length`` (prompt trimmed where needed) and how many were trimmed."""
+    fitted, trimmed = [], 0
+    cache: dict[int, dict[str, Any]] = {}  # duplicated (weighted) rows are the same object
+    for row in rows:
+        key = id(row)
+        if key not in cache:
+            new = _fit(row, tokenizer, max_length)
+            trimmed += new is not row
+            cache[key] = new
+        fitted.append(cache[key])
+    return fitted, trimmed
+
+
+def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
+    return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
+
+
+def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> dict[str, Any]:
+    completions = [row[name] for name in COMPLETION_FIELDS if name in row]
+    longest = max(completions, key=lambda msgs: sum(len(m["content"]) for m in msgs))
+    prompt = [dict(m) for m in row["prompt"]]
+    total = _length(tokenizer, prompt + longest)
+    if total <= max_length:
+        return row
+    users = [i for i, m in enumerate(prompt) if m["role"] == "user"]
+    if not users:
+        return row
+    target = max(users, key=lambda i: len(prompt[i]["content"]))
+    ids = tokenizer(prompt[target]["content"], add_special_tokens=False)["input_ids"]
+    budget = len(ids) - (total - max_length) - 4  # tokens the user message may keep; 4 for the mark
+    for _ in range(4):  # re-tokenizing the joined text can shift a few tokens; shrink until it fits
+        keep = max(budget, 2)
+        head = keep * 2 // 3  # keep more of the start (the task) than of the end (the question)
+        tail = keep - head
+        prompt[target]["content"] = (tokenizer.decode(ids[:head]).rstrip() + MARK
+                                     + tokenizer.decode(ids[len(ids) - tail:]).lstrip())
+        total = _length(tokenizer, prompt + longest)
+        if total <= max_length or keep <= 2:
+            break
+        budget = keep - (total - max_length)
+    return {**row, "prompt": prompt}

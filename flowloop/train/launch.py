@@ -1,0 +1,58 @@
+"""Multi-GPU training through ``accelerate launch``, not through anything of ours.
+
+``flow train sft --launcher accelerate`` writes an accelerate config for this machine to
+``.flow/state/runs/accelerate.yaml`` (one process per visible GPU, bf16 when supported, plain
+CPU otherwise) and runs::
+
+    accelerate launch --config_file .flow/state/runs/accelerate.yaml \\
+        -m flowloop.train.entry sft -C <repo> [--max-steps N] [--force] ...
+
+Every process runs the same training function; the main one picks the run folder, saves the
+adapter and registers the version. A team that outgrows that edits the YAML (DeepSpeed ZeRO,
+FSDP, several machines: ``accelerate config``) and keeps the same command line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from flowloop.atomic import atomic_write_text
+from flowloop.errors import TrainingError
+from flowloop.repo import FlowRepo
+
+
+def write_accelerate_config(repo: FlowRepo, num_processes: int | None = None) -> Path:
+    """The accelerate YAML for this machine (GPUs counted with torch)."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    processes = num_processes or max(gpus, 1)
+    bf16 = gpus > 0 and torch.cuda.is_bf16_supported()
+    lines = [
+        "# Written by `flow train --launcher accelerate`; edit freely (see `accelerate config`).",
+        "compute_environment: LOCAL_MACHINE",
+        f"distributed_type: {'MULTI_GPU' if gpus > 1 and processes > 1 else 'NO'}",
+        f"mixed_precision: {'bf16' if bf16 else 'no'}",
+        "num_machines: 1",
+        "machine_rank: 0",
+        f"num_processes: {processes}",
+        f"use_cpu: {'false' if gpus else 'true'}",
+        "gpu_ids: all",
+        "rdzv_backend: static",
+        "same_network: true",
+        "main_training_function: main",
+    ]
+    path = repo.state_dir / "runs" / "accelerate.yaml"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def accelerate_command(config: Path, repo: FlowRepo, pass_name: str, extra: list[str]) -> list[str]:
+    """The ``accelerate launch ... -m flowloop.train.entry`` argv."""
+    launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
+    if not Path(launcher).exists():
+        raise TrainingError("the `accelerate` command is not installed", hint="pip install accelerate")
+    return [launcher, "launch", "--config_file", str(config), "-m", "flowloop.train.entry", pass_name,
+            "-C", str(repo.root), *extra]

@@ -1,0 +1,81 @@
+"""The suites with the real base model (SmolLM2-135M from the packaged GGUF) on a tiny dataset."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from flowloop.evaluate.runner import evaluate_model
+from flowloop.evaluate.suites import planning, summarise
+from flowloop.evaluate.suites.planning import PlanningItem
+from flowloop.repo import FlowRepo, init_repo
+
+from evalkit import write_dataset
+
+
+def _pair(i: int, chosen: str, rejected: str) -> dict:
+    return {"id": f"pair-{i}", "prompt": [{"role": "user", "content": "How should we store an invoice amount?"}],
+            "chosen": [{"role": "assistant", "content": chosen}], "rejected": [{"role": "assistant", "content": rejected}],
+            "kind": "preference", "source": "test", "task": f"T-{i}", "time": None, "weight": 1.0}
+
+
+def _explain(i: int, doc: str, text: str) -> dict:
+    return {"id": f"ex-{i}", "kind": "explain", "source": f"pilr:{doc}",
+            "prompt": [{"role": "user", "content": f"What does the team say about {doc}?"}],
+            "completion": [{"role": "assistant", "content": text}], "task": None}
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from flowloop.specialist.loader import load_specialist
+
+    repo = init_repo(tmp_path_factory.mktemp("base-model")).repo
+    return load_specialist(repo, "base")
+
+
+@pytest.mark.slow
+def test_base_model_on_a_tiny_suite(tmp_path: Path, base_model) -> None:  # type: ignore[no-untyped-def]
+    repo = init_repo(tmp_path / "proj").repo
+    write_dataset(
+        repo, 1,
+        dpo_heldout=[
+            _pair(1, "Store it as an integer number of cents with its currency code.", "zq xv qq jjj kk zz xq"),
+            _pair(2, "Use integer minor units, never floating point numbers.", "blorp fnord wug zzyzx qwop"),
+        ],
+        eval_validation=[
+            {"id": "v1", "text": "amount = 10.5  # floats for money", "context": "Money is integer minor units.", "label": "violating", "source": "t"},
+            {"id": "v2", "text": "amount = Money(1050, 'EUR')", "context": "Money is integer minor units.", "label": "compliant", "source": "t"},
+        ],
+        sft_train=[
+            _explain(1, "money", "Amounts are stored as integer minor units with an ISO currency code."),
+            _explain(2, "tenancy", "Every table has a tenant_id column and queries use scoped sessions."),
+            _explain(3, "webhooks", "Stripe webhooks are deduplicated by their event id before processing."),
+        ],
+    )
+    factory = lambda ref: base_model  # noqa: E731  (the session's loaded base model)
+    result = evaluate_model(repo, "base", ["preference", "validation", "knowledge"], factory=factory)
+    pref = result.suites["preference"]
+    assert pref.n == 2 and pref.metrics["win_rate"] == 1.0  # fluent beats gibberish, even for the base model
+    val = result.suites["validation"]
+    assert val.n == 2 and all(isinstance(d["flagged"], bool) and math.isfinite(d["margin"]) for d in val.details)
+    know = result.suites["knowledge"]
+    assert know.n == 3 and 0.0 <= know.metrics["accuracy"] <= 1.0
+    assert all(len(d["scores"]) == 3 for d in know.details)
+    # Deterministic: scoring again gives the same numbers.
+    again = evaluate_model(repo, "base", ["preference", "validation", "knowledge"], factory=factory, reuse=False)
+    assert [d["margin"] for d in again.suites["validation"].details] == [d["margin"] for d in val.details]
+    assert (repo.state_dir / "evals" / "base-v1.json").is_file()
+
+
+@pytest.mark.slow
+def test_base_model_generates_a_planning_answer(base_model) -> None:  # type: ignore[no-untyped-def]
+    from flowloop.config import Settings
+
+    item = PlanningItem(id="p", task="T-1", description="Add a refund endpoint", files=["src/app/refunds.py"],
+                        context_text="## Similar past tasks\n- T-0: payments endpoint\n  files: src/app/payments.py, src/app/api.py")
+    details = planning.run_model(base_model, [item], Settings(), with_context=True, max_new_tokens=24)
+    assert details[0]["answer"]  # the model said something; its files are parsed from it
+    result = summarise("planning", details, 100, 1)
+    assert result.n == 1 and 0.0 <= result.metrics["f1"] <= 1.0

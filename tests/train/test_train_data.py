@@ -1,0 +1,79 @@
+"""Training data: thresholds, row validation, weights, fitting prompts into max_length."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers_train import dpo_row, small_repo, sft_row, write_dataset
+from typer.testing import CliRunner
+
+from flowloop.cli.main import app
+from flowloop.errors import DatasetError
+from flowloop.train.data import MAX_COPIES, expand_by_weight, load_training_data
+from flowloop.train.fit import MARK, fit_rows
+
+runner = CliRunner()
+
+
+def test_weights_duplicate_drop_and_are_deterministic() -> None:
+    rows = [{"id": "a", "weight": 0.0}, {"id": "b", "weight": 2.0}, {"id": "c"}, {"id": "d", "weight": 9.0}]
+    out = [r["id"] for r in expand_by_weight(rows, seed=1)]
+    assert out.count("a") == 0 and out.count("b") == 2 and out.count("c") == 1 and out.count("d") == MAX_COPIES
+    halves = [{"id": str(i), "weight": 0.5} for i in range(400)]
+    first = [r["id"] for r in expand_by_weight(halves, seed=7)]
+    assert first == [r["id"] for r in expand_by_weight(halves, seed=7)]
+    assert 150 < len(first) < 250  # half of them in expectation
+
+
+def test_below_threshold_is_refused_with_count_and_threshold(tmp_path: Path) -> None:
+    repo = small_repo(tmp_path / "repo", sft_threshold=50)
+    write_dataset(repo, sft=[sft_row(i) for i in range(6)])
+    with pytest.raises(DatasetError) as err:
+        load_training_data(repo, "sft")
+    assert "needs 50 documents" in err.value.message and "has 6" in err.value.message
+    assert "--force" in err.value.hint
+    forced = load_training_data(repo, "sft", force=True)
+    assert forced.forced and len(forced.rows) == 6 and set(forced.rows[0]) == {"prompt", "completion"}
+    result = runner.invoke(app, ["-C", str(repo.root), "train", "sft", "--max-steps", "1"])
+    assert result.exit_code == 1
+    assert "needs 50 documents and dataset v1 has 6" in result.output
+
+
+def test_empty_corrupt_and_missing_datasets_are_clear_errors(tmp_path: Path) -> None:
+    repo = small_repo(tmp_path / "repo")
+    with pytest.raises(DatasetError, match="no dataset has been built yet"):
+        load_training_data(repo, "sft")
+    folder = write_dataset(repo, sft=[], sft_documents=10)
+    with pytest.raises(DatasetError, match="no SFT training examples"):
+        load_training_data(repo, "sft")
+    bad = dict(sft_row(1), completion=[{"role": "user", "content": "x"}])
+    (folder / "sft_train.jsonl").write_text(json.dumps(sft_row(0)) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DatasetError) as err:
+        load_training_data(repo, "sft")
+    assert (err.value.line, err.value.field) == (2, "completion")
+    (folder / "dpo_train.jsonl").write_text(json.dumps(dict(dpo_row(0), weight=-1)) + "\n" + "{oops\n")
+    with pytest.raises(DatasetError) as err:
+        load_training_data(repo, "dpo", force=True)
+    assert (err.value.line, err.value.field) == (1, "weight")
+    (folder / "manifest.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(DatasetError, match="corrupt manifest"):
+        load_training_data(repo, "sft")
+
+
+def test_long_prompts_are_shortened_in_the_middle_never_the_completion(base_checkpoint: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
+    long_context = " ".join(f"context word {i}" for i in range(400))
+    row = sft_row(1)
+    row["prompt"][1]["content"] = f"Task: refund flow.\n\n{long_context}\n\nWhich files and areas will this task touch?"
+    short = sft_row(2)
+    fitted, trimmed = fit_rows([row, short, row], tokenizer, max_length=128)
+    assert trimmed == 1 and fitted[1] is short and fitted[0] is fitted[2]
+    user = fitted[0]["prompt"][1]["content"]
+    assert user.startswith("Task: refund flow.") and user.endswith("touch?") and MARK in user
+    assert fitted[0]["completion"] == row["completion"] and fitted[0]["prompt"][0] == row["prompt"][0]
+    ids = tokenizer.apply_chat_template(fitted[0]["prompt"] + fitted[0]["completion"], tokenize=True, return_dict=True)
+    assert len(ids["input_ids"]) <= 128
