@@ -89,4 +89,9 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    import warnings
+
+    # transformers' deprecation notices about its own TRL-facing arguments mean nothing to a
+    # flow user; the CLI hides them (the library leaves warnings to its caller).
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
     app()
