@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Column, Table
 
 from flowloop.cli.common import console, err_console, print_json, repo_of
@@ -114,6 +113,8 @@ def show_command(
     for name in ("tags", "supersedes", "derived_from", "sources"):
         if getattr(meta, name):
             console.print(f"{name}: {', '.join(getattr(meta, name))}")
+    from rich.markdown import Markdown  # ~0.1 s to import: only `show` pays it
+
     console.print(Markdown(doc.body))
 
 

@@ -203,7 +203,18 @@ def open_store(repo: FlowRepo) -> SignalStore:
     """The repository's store: ``settings.database_url`` if set, else ``.flow/state/signals.db``."""
     settings = repo.settings
     url = settings.database_url.strip() or sqlite_url(repo.state_path("signals.db"))
-    return open_url(url, busy_timeout_ms=settings.signals.busy_timeout_ms)
+    store = open_url(url, busy_timeout_ms=settings.signals.busy_timeout_ms)
+    # Cold retrieval calls append their usage events to a pending file (a store write costs
+    # more than the cold path's budget); whoever opens the store next brings them in.
+    from flowloop.index.usage import drain_pending, pending_path
+
+    if pending_path(repo).exists() or any(repo.state_dir.glob(f"{pending_path(repo).name}.*.draining")):
+        try:
+            drain_pending(repo, store)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
 def open_url(url: str, busy_timeout_ms: int = 30_000) -> SignalStore:

@@ -30,7 +30,7 @@ from flowloop.repo import FlowRepo, init_repo
 from flowloop.scrub import scrub
 from flowloop.signals.store import open_store
 
-from conftest import SECRET, WORK, add_pilr, make_small_repo
+from pipeline_kit import SECRET, WORK, add_pilr, make_small_repo
 
 runner = CliRunner()
 SFT_FIELDS = ["id", "prompt", "completion", "kind", "source", "task", "time", "weight"]

@@ -16,7 +16,7 @@ from flowloop.pipeline.api import accept_all, build_dataset, load_manifest, read
 from flowloop.pipeline.curate import chat_url, parse_qa
 from flowloop.repo import FlowRepo, init_repo
 
-from conftest import add_pilr
+from pipeline_kit import add_pilr
 
 
 def _free_port() -> int:

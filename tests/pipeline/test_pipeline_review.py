@@ -16,7 +16,7 @@ from flowloop.pipeline.review import review_path
 from flowloop.repo import FlowRepo, init_repo
 from flowloop.signals.events import CorrectionEvent, PreferenceEvent
 
-from conftest import add_events, add_pilr, utc
+from pipeline_kit import add_events, add_pilr, utc
 
 runner = CliRunner()
 
