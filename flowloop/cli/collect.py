@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, print_json, progress_bar, repo_of
 
 collect_app = typer.Typer(help="Mine signals from git history and CI test reports.", no_args_is_help=True)
 
@@ -39,19 +39,11 @@ def git_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Turn the repository's commits into work records, and reverts/hotfixes into outcomes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from flowloop.signals.collect_git import collect_git
 
     repo = repo_of(ctx)
     start = _parse_since(since)
-    with Progress(TextColumn("mining git history"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True, disable=as_json) as bar:
-        task = bar.add_task("git", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
-
+    with progress_bar("mining git history", disable=as_json) as progress:
         result = collect_git(repo, since=start, progress=progress)
     if as_json:
         print_json(result.__dict__)

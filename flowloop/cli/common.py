@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,3 +41,20 @@ def repo_of(ctx: typer.Context) -> FlowRepo:
 def print_json(data: Any) -> None:
     """JSON on stdout with no Rich markup or wrapping, so pipes and parsers get it verbatim."""
     typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+@contextmanager
+def progress_bar(label: str, disable: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A Rich bar on stderr; yields the ``progress(done, total)`` callback library calls take."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=disable,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield progress

@@ -13,7 +13,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
 
 dataset_app = typer.Typer(
     help="Training data: build versioned datasets from PILRs and signals, review them, check thresholds.",
@@ -57,8 +57,6 @@ def build_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build the next dataset version under .flow/state/datasets/vN/ (reused if identical)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from flowloop.pipeline.api import build_dataset
     from flowloop.pipeline.stats import check_threshold
 
@@ -66,15 +64,7 @@ def build_cmd(
         err_console.print(f"[red]error:[/red] --curate must be 'templates' or 'agentic', not {curate!r}")
         raise typer.Exit(2)
     repo = repo_of(ctx)
-    with Progress(
-        TextColumn("building dataset"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=as_json,
-    ) as bar:
-        task = bar.add_task("build", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress_bar("building dataset", disable=as_json) as progress:
         manifest = build_dataset(repo, curate=curate, progress=progress)
     if as_json:
         data = manifest.model_dump()

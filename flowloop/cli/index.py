@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
 
 
 def _parse_as_of(value: Optional[str]) -> Optional[dt.datetime]:
@@ -32,20 +32,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
     ) -> None:
         """Index the PILRs and the [[sources]] docs (incremental: only changed files are re-embedded)."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
         from flowloop.index.api import build_index
 
         repo = repo_of(ctx)
-        with Progress(
-            TextColumn("embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err_console, transient=True, disable=as_json,
-        ) as bar:
-            task = bar.add_task("embed", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with progress_bar("embedding chunks", disable=as_json) as progress:
             stats = build_index(repo, rebuild=rebuild, progress=progress)
         if as_json:
             print_json(stats.to_dict())
