@@ -161,6 +161,10 @@ class InferenceSettings(_Section):
     model: str = Field("", description="Model name at that URL.")
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
     max_new_tokens: int = Field(256, description="Generation cap.")
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="Weights of in-process inference: auto = bf16 where the GPU or CPU computes bf16 natively."
+    )
+    batch_size: int = Field(8, ge=1, description="Prompts per forward pass when evaluation scores or generates many.")
     timeout_s: float = Field(120.0, description="HTTP timeout of the 'openai' backend, in seconds.")
     serve_host: str = Field("127.0.0.1", description="Bind address of `flow serve-model`.")
     serve_port: int = Field(8766, description="Port of `flow serve-model`.")

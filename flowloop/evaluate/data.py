@@ -5,7 +5,7 @@ models evaluated on one dataset version see exactly the same examples:
 
 - ``eval_planning.jsonl``: held-out work records (the newest tasks, never trained on); each
   gets its planning context as of its own planning moment, the same ``planning_context`` the
-  training prompts were built with, cached per dataset (``evals/contexts-<vN>.json``) so the
+  training prompts were built with, cached per dataset (``evals/contexts/<vN>.json``) so the
   retriever is loaded once, not once per model;
 - ``dpo_heldout.jsonl``: held-out preference pairs;
 - ``eval_validation.jsonl``: labelled review items;
@@ -144,7 +144,7 @@ def planning_rows(ds: DatasetRef, limit: int, seed: int) -> list[dict[str, Any]]
 def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progress: Progress = None) -> list[PlanningItem]:
     """Held-out tasks with their planning context (cached per dataset version and hash)."""
     rows = planning_rows(ds, limit, seed)
-    cache_path = repo.state_dir / EVALS_DIR / f"contexts-{ds.version}.json"
+    cache_path = repo.state_dir / EVALS_DIR / "contexts" / f"{ds.version}.json"
     cached = _read_cache(cache_path, ds.content_hash)
     missing = [row for row in rows if _row_id(row) not in cached]
     if missing:

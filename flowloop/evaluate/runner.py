@@ -38,6 +38,8 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
         "knowledge_options": s.eval.knowledge_options,
         "planning_max_new_tokens": s.eval.planning_max_new_tokens,
         "base_model": s.train.base_model,
+        "precision": s.inference.precision,
+        "max_length": s.train.max_length,
         "project": [s.project.name, s.project.description],
     }
 

@@ -105,7 +105,9 @@ class PlanningContextBuilder:
         pack_text = (getattr(pack, "text", "") or "").strip()
         documents = [doc_dict(d) for d in getattr(pack, "documents", [])]
         similar = self.history.similar(description, before=as_of, k=self.k, exclude_task=exclude_task)
-        text = "\n\n".join(part for part in (pack_text, format_similar(similar)) if part)
+        # Precedents first: they name files (retrieval-only planning scores from them alone), and
+        # a prompt trimmed to the training length loses the end of its context, not the start.
+        text = "\n\n".join(part for part in (format_similar(similar), pack_text) if part)
         return PlanningContext(text=text, as_of=as_of, pack_text=pack_text, documents=documents, similar=similar)
 
 

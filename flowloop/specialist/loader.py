@@ -17,6 +17,7 @@ model several times load it once.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,18 @@ class LoadedModel:
     base_model: str
     device: str
     seed: int = 0
+    batch_size: int = 8
+    precision: str = "fp32"
+    # The prompt length the model was trained with: longer prompts are trimmed the way training
+    # trimmed them (``flowloop.train.fit``), so a model is asked what it learned to answer.
+    max_length: int | None = None
+
+    def _fitted(self, messages: list[Message], extra: int) -> list[Message]:
+        if not self.max_length:
+            return messages
+        from flowloop.train.fit import fit_messages
+
+        return fit_messages(messages, self.tokenizer, self.max_length, extra)
 
     def _encode(self, messages: list[Message], add_generation_prompt: bool) -> list[int]:
         encoded = self.tokenizer.apply_chat_template(
@@ -49,23 +62,44 @@ class LoadedModel:
 
     def generate(self, messages: list[Message], max_new_tokens: int = 256) -> str:
         """The assistant's reply to ``messages`` (greedy decoding, special tokens removed)."""
+        return self.generate_many([messages], max_new_tokens)[0]
+
+    def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int = 256) -> list[str]:
+        """Greedy replies to several chats, ``batch_size`` at a time.
+
+        Batching is what makes evaluation affordable on a CPU: one decoding step of a small model
+        costs about the same for 1 or 8 rows (measured 3.6x faster for 8 planning prompts in
+        bf16), so the suites send all their prompts at once. Prompts are left-padded, which greedy
+        decoding with an attention mask answers the same as one by one.
+        """
         import torch
 
-        ids = torch.tensor([self._encode(messages, add_generation_prompt=True)], device=self.device)
-        torch.manual_seed(self.seed)
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id,
-            )
-        return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+        encoded = [self._encode(self._fitted(m, max_new_tokens), add_generation_prompt=True) for m in conversations]
+        # Longest first: rows of one batch have similar lengths, so little compute goes to padding.
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        replies: list[str] = [""] * len(encoded)
+        pad = self.tokenizer.pad_token_id
+        for start in range(0, len(order), max(1, self.batch_size)):
+            rows = order[start : start + max(1, self.batch_size)]
+            width = max(len(encoded[i]) for i in rows)
+            ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=self.device)
+            mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows], device=self.device)
+            torch.manual_seed(self.seed)
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    pad_token_id=pad,
+                    eos_token_id=self.tokenizer.eos_token_id,
+                )
+            for row, i in enumerate(rows):
+                replies[i] = self.tokenizer.decode(out[row, width:], skip_special_tokens=True).strip()
+        return replies
 
     def loglikelihood(
         self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True
@@ -77,25 +111,46 @@ class LoadedModel:
         complete answer is scored as complete. ``end_of_turn=False`` scores a bare continuation
         (a prefix such as ``"VIOLATION"`` vs ``"OK"``).
         """
+        return self.loglikelihood_many([(prompt_messages, completion_text)], end_of_turn=end_of_turn)[0]
+
+    def loglikelihood_many(
+        self, pairs: Sequence[tuple[list[Message], str]], *, end_of_turn: bool = True
+    ) -> list[tuple[float, int]]:
+        """:meth:`loglikelihood` of several (prompt, completion) pairs, ``batch_size`` per forward pass."""
         import torch
 
+        sequences = [self._sequence(prompt, completion, end_of_turn) for prompt, completion in pairs]
+        results: list[tuple[float, int]] = [(0.0, 0)] * len(sequences)
+        todo = sorted((i for i, (full, start) in enumerate(sequences) if len(full) > start), key=lambda i: -len(sequences[i][0]))
+        pad = self.tokenizer.pad_token_id
+        for begin in range(0, len(todo), max(1, self.batch_size)):
+            rows = todo[begin : begin + max(1, self.batch_size)]
+            width = max(len(sequences[i][0]) for i in rows)
+            # Right padding: each row's real tokens keep positions 0..n-1, as when scored alone.
+            ids = torch.tensor([sequences[i][0] + [pad] * (width - len(sequences[i][0])) for i in rows], device=self.device)
+            mask = torch.tensor([[1] * len(sequences[i][0]) + [0] * (width - len(sequences[i][0])) for i in rows], device=self.device)
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                for row, i in enumerate(rows):
+                    full, start = sequences[i]
+                    # Only the completion's positions: a softmax over the whole batch's vocabulary
+                    # logits would take gigabytes for long prompts.
+                    logprobs = torch.log_softmax(logits[row, start - 1 : len(full) - 1].float(), dim=-1)
+                    picked = logprobs.gather(1, ids[row, start : len(full)].unsqueeze(1))
+                    results[i] = (float(picked.sum().item()), len(full) - start)
+        return results
+
+    def _sequence(self, prompt_messages: list[Message], completion_text: str, end_of_turn: bool) -> tuple[list[int], int]:
+        """Token ids of prompt + completion and the index where the completion starts."""
+        if self.max_length:
+            n_completion = len(self.tokenizer(completion_text, add_special_tokens=False)["input_ids"]) + 2
+            prompt_messages = self._fitted(prompt_messages, n_completion)
         prompt_ids = self._encode(prompt_messages, add_generation_prompt=True)
         if end_of_turn:
             full = self._encode([*prompt_messages, {"role": "assistant", "content": completion_text}], False)
-            start = _common_prefix(prompt_ids, full)
-        else:
-            completion = self.tokenizer(completion_text, add_special_tokens=False)["input_ids"]
-            full, start = prompt_ids + list(completion), len(prompt_ids)
-        n_tokens = len(full) - start
-        if n_tokens <= 0:
-            return 0.0, 0
-        ids = torch.tensor([full], device=self.device)
-        with torch.inference_mode():
-            logits = self.model(input_ids=ids).logits[0, :-1].float()
-        logprobs = torch.log_softmax(logits, dim=-1)
-        targets = ids[0, 1:]
-        picked = logprobs.gather(1, targets.unsqueeze(1)).squeeze(1)[start - 1 :]
-        return float(picked.sum().item()), n_tokens
+            return full, _common_prefix(prompt_ids, full)
+        completion = self.tokenizer(completion_text, add_special_tokens=False)["input_ids"]
+        return prompt_ids + list(completion), len(prompt_ids)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -120,11 +175,13 @@ def load_specialist(repo: FlowRepo, which: str = "current", *, cached: bool = Tr
     elif which != BASE:
         version = Registry(repo).get(which)
     if version is None:
-        base_name, adapter, name = settings.train.base_model, None, BASE
+        base_name, adapter, name, max_length = settings.train.base_model, None, BASE, settings.train.max_length
     else:
         base_name, adapter, name = version.base_model, version.adapter_dir, version.version
+        max_length = int((version.manifest.get("settings") or {}).get("max_length") or settings.train.max_length)
     base_path = resolve_model_name(base_name, settings)
-    key = (str(base_path), str(adapter), name, str(settings.train.seed))
+    precision = inference_precision(settings.inference.precision)
+    key = (str(base_path), str(adapter), name, str(settings.train.seed), precision, str(settings.inference.batch_size), str(max_length))
     if cached and key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
@@ -132,7 +189,8 @@ def load_specialist(repo: FlowRepo, which: str = "current", *, cached: bool = Tr
         import torch
 
         torch.set_num_threads(settings.train.threads)
-    loaded = _load(base_path, adapter, name, base_name, settings.train.seed)
+    loaded = _load(base_path, adapter, name, base_name, settings.train.seed, precision, settings.inference.batch_size)
+    loaded.max_length = max_length
     if cached:
         _cache[key] = loaded
         while len(_cache) > CACHE_SIZE:
@@ -140,24 +198,45 @@ def load_specialist(repo: FlowRepo, which: str = "current", *, cached: bool = Tr
     return loaded
 
 
-def _load(base_path: Any, adapter_dir: Any, version: str, base_name: str, seed: int) -> LoadedModel:
+def inference_precision(requested: str) -> str:
+    """``bf16`` or ``fp32`` for in-process inference (``auto``: bf16 where the hardware computes it natively).
+
+    On a CPU with AMX / AVX512-BF16, bf16 weights made batched planning generation 3.6x faster
+    than fp32 with the same greedy answers on the example; without native support bf16 is
+    emulated and slower, so ``auto`` keeps fp32 there.
+    """
+    import torch
+
+    from flowloop.train.device import cpu_bf16_native
+
+    if requested in ("bf16", "fp32"):
+        return requested
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_bf16_native() else "fp32"
+
+
+def _load(base_path: Any, adapter_dir: Any, version: str, base_name: str, seed: int, precision: str, batch_size: int) -> LoadedModel:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # transformers would draw a tqdm bar per load
-    cuda = torch.cuda.is_available()
-    device = "cuda" if cuda else "cpu"
-    dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype).to(device)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    # Loaded in fp32 and cast after the adapter is merged: merging a LoRA delta into bf16 weights
+    # would round it away where it is small.
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_path)
     if adapter_dir is not None:
         from peft import PeftModel
 
         # Merged once at load: inference then runs at the base model's speed.
         model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    if precision == "bf16":
+        model = model.to(torch.bfloat16)
+    model = model.to(device)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, version=version, base_model=base_name,
-                       device=device, seed=seed)
+                       device=device, seed=seed, batch_size=batch_size, precision=precision)

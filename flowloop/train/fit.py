@@ -38,12 +38,25 @@ def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> dict[str, Any]
     completions = [row[name] for name in COMPLETION_FIELDS if name in row]
     longest = max(completions, key=lambda msgs: sum(len(m["content"]) for m in msgs))
     prompt = [dict(m) for m in row["prompt"]]
-    total = _length(tokenizer, prompt + longest)
+    extra = _length(tokenizer, prompt + longest) - _length(tokenizer, prompt)
+    fitted = fit_messages(prompt, tokenizer, max_length, extra)
+    return row if fitted is prompt else {**row, "prompt": fitted}
+
+
+def fit_messages(prompt: list[dict[str, str]], tokenizer: Any, max_length: int, extra: int = 0) -> list[dict[str, str]]:
+    """``prompt`` trimmed in the middle of its longest user message so that it plus ``extra`` tokens fit.
+
+    Returns ``prompt`` itself when it already fits. Training uses it with ``extra`` = the
+    completion; inference with ``extra`` = the tokens it will generate, so a model is asked with
+    prompts shaped like the ones it learned from.
+    """
+    total = _length(tokenizer, prompt) + extra
     if total <= max_length:
-        return row
+        return prompt
+    prompt = [dict(m) for m in prompt]
     users = [i for i, m in enumerate(prompt) if m["role"] == "user"]
     if not users:
-        return row
+        return prompt
     target = max(users, key=lambda i: len(prompt[i]["content"]))
     ids = tokenizer(prompt[target]["content"], add_special_tokens=False)["input_ids"]
     budget = len(ids) - (total - max_length) - 4  # tokens the user message may keep; 4 for the mark
@@ -53,8 +66,8 @@ def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> dict[str, Any]
         tail = keep - head
         prompt[target]["content"] = (tokenizer.decode(ids[:head]).rstrip() + MARK
                                      + tokenizer.decode(ids[len(ids) - tail:]).lstrip())
-        total = _length(tokenizer, prompt + longest)
+        total = _length(tokenizer, prompt) + extra
         if total <= max_length or keep <= 2:
             break
         budget = keep - (total - max_length)
-    return {**row, "prompt": prompt}
+    return prompt

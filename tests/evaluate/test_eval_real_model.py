@@ -79,3 +79,28 @@ def test_base_model_generates_a_planning_answer(base_model) -> None:  # type: ig
     assert details[0]["answer"]  # the model said something; its files are parsed from it
     result = summarise("planning", details, 100, 1)
     assert result.n == 1 and 0.0 <= result.metrics["f1"] <= 1.0
+
+
+@pytest.mark.slow
+def test_batched_scoring_matches_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Padding must not change a row's numbers: batches of mixed lengths score as rows alone do.
+
+    In fp32, exactly. (In bf16 a near-tie of greedy decoding can flip with the batch shape, which
+    is why the suites always batch the same items the same way for every model they compare.)
+    """
+    from flowloop.specialist.loader import load_specialist
+
+    monkeypatch.setenv("FLOW_INFERENCE__PRECISION", "fp32")
+    model = load_specialist(init_repo(tmp_path).repo, "base", cached=False)
+    assert model.precision == "fp32"
+    prompts = [
+        [{"role": "user", "content": "How should we store an invoice amount?"}],
+        [{"role": "system", "content": "You review code."}, {"role": "user", "content": "Review: amount = 10.5 for money in a long line " * 6}],
+        [{"role": "user", "content": "Name one file."}],
+    ]
+    pairs = [(prompts[0], "As integer cents."), (prompts[1], "VIOLATION: floats for money."), (prompts[2], "src/app.py")]
+    batched = model.loglikelihood_many(pairs)
+    alone = [model.loglikelihood(p, c) for p, c in pairs]
+    for (b_sum, b_n), (a_sum, a_n) in zip(batched, alone):
+        assert b_n == a_n and abs(b_sum - a_sum) <= 1e-3 * a_n
+    assert model.generate_many(prompts, 12) == [model.generate(p, 12) for p in prompts]

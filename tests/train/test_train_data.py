@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import DatasetError
 from flowloop.train.data import MAX_COPIES, expand_by_weight, load_training_data
-from flowloop.train.fit import MARK, fit_rows
+from flowloop.train.fit import MARK, fit_messages, fit_rows
 
 runner = CliRunner()
 
@@ -77,3 +77,19 @@ def test_long_prompts_are_shortened_in_the_middle_never_the_completion(base_chec
     assert fitted[0]["completion"] == row["completion"] and fitted[0]["prompt"][0] == row["prompt"][0]
     ids = tokenizer.apply_chat_template(fitted[0]["prompt"] + fitted[0]["completion"], tokenize=True, return_dict=True)
     assert len(ids["input_ids"]) <= 128
+
+
+def test_inference_prompts_are_fitted_like_training_ones(base_checkpoint: Path) -> None:
+    """A prompt plus the tokens to generate fits the trained length; one that fits is untouched."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
+    short = sft_row(2)["prompt"]
+    assert fit_messages(short, tokenizer, 512, extra=96) is short
+    long_prompt = [dict(m) for m in sft_row(1)["prompt"]]
+    long_prompt[1]["content"] = "Task: refund flow.\n\n" + " ".join(f"w{i}" for i in range(600)) + "\n\nWhich files?"
+    fitted = fit_messages(long_prompt, tokenizer, 256, extra=96)
+    ids = tokenizer.apply_chat_template(fitted, tokenize=True, return_dict=True)["input_ids"]
+    assert len(ids) + 96 <= 256
+    assert fitted[1]["content"].startswith("Task: refund flow.") and fitted[1]["content"].endswith("Which files?")
+    assert long_prompt[1]["content"].endswith("Which files?") and MARK not in long_prompt[1]["content"]  # input untouched

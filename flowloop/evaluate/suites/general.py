@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer
+from flowloop.evaluate.scorer import Scorer, generate_all
 from flowloop.evaluate.stats import mean
 
 Progress = Callable[[int, int], None] | None
@@ -43,13 +43,11 @@ def answered(answer: str, expected: Sequence[str]) -> bool:
 
 
 def run(scorer: Scorer, max_new_tokens: int = 32, progress: Progress = None) -> list[dict[str, Any]]:
+    answers = generate_all(scorer, [[{"role": "user", "content": item.prompt}] for item in ITEMS], max_new_tokens, progress)
     details = []
-    for i, item in enumerate(ITEMS):
-        answer = scorer.generate([{"role": "user", "content": item.prompt}], max_new_tokens)
+    for item, answer in zip(ITEMS, answers):
         ok = answered(answer, item.expected)
         details.append({"id": item.id, "correct": 1.0 if ok else 0.0, "answer": answer[:300]})
-        if progress:
-            progress(i + 1, len(ITEMS))
     return details
 
 

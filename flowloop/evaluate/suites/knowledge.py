@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowloop.evaluate.scorer import Message, Scorer, normalised_loglik
+from flowloop.evaluate.scorer import Message, Scorer, loglik_all, per_token
 from flowloop.evaluate.stats import mean
 
 Progress = Callable[[int, int], None] | None
@@ -166,11 +166,15 @@ def build_items(
 def run(scorer: Scorer, items: Sequence[KnowledgeItem], settings: Any, progress: Progress = None) -> list[dict[str, Any]]:
     from flowloop.pipeline.prompts import explain_messages
 
-    details = []
-    for i, item in enumerate(items):
+    pairs = []
+    for item in items:
         prompt = item.prompt or explain_messages(settings, item.question)
-        # Options are first sentences of longer answers: scored as prefixes, no end of turn.
-        scores = [normalised_loglik(scorer, prompt, option, end_of_turn=False) for option in item.options]
+        pairs += [(prompt, option) for option in item.options]
+    # Options are first sentences of longer answers: scored as prefixes, no end of turn.
+    scored = iter(loglik_all(scorer, pairs, end_of_turn=False, progress=progress, unit=max(1, len(items[0].options)) if items else 1))
+    details = []
+    for item in items:
+        scores = [per_token(next(scored)) for _ in item.options]
         best = max(range(len(scores)), key=lambda k: scores[k])
         details.append(
             {
@@ -181,8 +185,6 @@ def run(scorer: Scorer, items: Sequence[KnowledgeItem], settings: Any, progress:
                 "scores": [round(s, 4) for s in scores],
             }
         )
-        if progress:
-            progress(i + 1, len(items))
     return details
 
 

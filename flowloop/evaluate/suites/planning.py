@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer
+from flowloop.evaluate.scorer import Scorer, generate_all
 from flowloop.evaluate.stats import mean, set_score
 
 Progress = Callable[[int, int], None] | None
@@ -105,14 +105,12 @@ def run_model(
     """Generate each task's answer with the plan prompt and parse the files from it."""
     from flowloop.pipeline.prompts import parse_files_answer, planning_messages
 
+    conversations = [planning_messages(settings, item.description, item.context_text if with_context else "") for item in items]
+    answers = generate_all(scorer, conversations, max_new_tokens, progress)
     details = []
-    for i, item in enumerate(items):
-        context = item.context_text if with_context else ""
-        answer = scorer.generate(planning_messages(settings, item.description, context), max_new_tokens)
+    for item, answer in zip(items, answers):
         predicted = list(dict.fromkeys(normalise_path(f) for f in parse_files_answer(answer)))
         details.append(_detail(item, [p for p in predicted if p], answer))
-        if progress:
-            progress(i + 1, len(items))
     return details
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Message, Scorer, normalised_loglik
+from flowloop.evaluate.scorer import Message, Scorer, loglik_all, per_token
 from flowloop.evaluate.stats import mean
 
 Progress = Callable[[int, int], None] | None
@@ -26,14 +26,13 @@ class PreferenceItem:
 
 
 def run(scorer: Scorer, items: Sequence[PreferenceItem], progress: Progress = None) -> list[dict[str, Any]]:
+    pairs = [pair for item in items for pair in ((item.prompt, item.chosen), (item.prompt, item.rejected))]
+    scored = iter(loglik_all(scorer, pairs, progress=progress, unit=2))
     details = []
-    for i, item in enumerate(items):
-        chosen = normalised_loglik(scorer, item.prompt, item.chosen)
-        rejected = normalised_loglik(scorer, item.prompt, item.rejected)
+    for item in items:
+        chosen, rejected = per_token(next(scored)), per_token(next(scored))
         win = 1.0 if chosen > rejected else 0.5 if chosen == rejected else 0.0
         details.append({"id": item.id, "win": win, "chosen": round(chosen, 4), "rejected": round(rejected, 4)})
-        if progress:
-            progress(i + 1, len(items))
     return details
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer
+from flowloop.evaluate.scorer import Scorer, loglik_all
 from flowloop.evaluate.stats import binary_detection
 
 Progress = Callable[[int, int], None] | None
@@ -30,13 +30,16 @@ class ValidationItem:
 def run(scorer: Scorer, items: Sequence[ValidationItem], settings: Any, progress: Progress = None) -> list[dict[str, Any]]:
     from flowloop.pipeline.prompts import OK, VIOLATION, review_messages
 
-    details = []
-    for i, item in enumerate(items):
+    pairs = []
+    for item in items:
         prompt = review_messages(settings, item.text, item.context)
-        # Sums, not per-token means: this is P(the reply starts with that word); the later
-        # sub-tokens of a multi-token word are near-certain and barely change the sum.
-        violation, _ = scorer.loglikelihood(prompt, VIOLATION, end_of_turn=False)
-        ok, _ = scorer.loglikelihood(prompt, OK, end_of_turn=False)
+        pairs += [(prompt, VIOLATION), (prompt, OK)]
+    # Sums, not per-token means: this is P(the reply starts with that word); the later
+    # sub-tokens of a multi-token word are near-certain and barely change the sum.
+    scored = iter(loglik_all(scorer, pairs, end_of_turn=False, progress=progress, unit=2))
+    details = []
+    for item in items:
+        violation, ok = next(scored)[0], next(scored)[0]
         details.append(
             {
                 "id": item.id,
@@ -45,8 +48,6 @@ def run(scorer: Scorer, items: Sequence[ValidationItem], settings: Any, progress
                 "margin": round(violation - ok, 4),
             }
         )
-        if progress:
-            progress(i + 1, len(items))
     return details
 
 
