@@ -162,7 +162,7 @@ class InferenceSettings(_Section):
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
     max_new_tokens: int = Field(256, description="Generation cap.")
     precision: Literal["auto", "bf16", "fp32"] = Field(
-        "auto", description="Weights of in-process inference: auto = bf16 where the GPU or CPU computes bf16 natively."
+        "auto", description="Weights of in-process inference: auto = bf16 on a bf16 GPU, fp32 on a CPU (exact under batching)."
     )
     batch_size: int = Field(8, ge=1, description="Prompts per forward pass when evaluation scores or generates many.")
     timeout_s: float = Field(120.0, description="HTTP timeout of the 'openai' backend, in seconds.")

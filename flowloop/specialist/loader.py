@@ -67,10 +67,10 @@ class LoadedModel:
     def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int = 256) -> list[str]:
         """Greedy replies to several chats, ``batch_size`` at a time.
 
-        Batching is what makes evaluation affordable on a CPU: one decoding step of a small model
-        costs about the same for 1 or 8 rows (measured 3.6x faster for 8 planning prompts in
-        bf16), so the suites send all their prompts at once. Prompts are left-padded, which greedy
-        decoding with an attention mask answers the same as one by one.
+        Batching is what makes evaluation affordable on a CPU: a decoding step of a small model
+        costs little more for 8 rows than for 1 (2.5x faster for 16 planning prompts in fp32, see
+        ``benchmarks/evaluation.py``), so the suites send all their prompts at once. Prompts are
+        left-padded; with an attention mask, fp32 greedy decoding answers exactly as one by one.
         """
         import torch
 
@@ -199,21 +199,21 @@ def load_specialist(repo: FlowRepo, which: str = "current", *, cached: bool = Tr
 
 
 def inference_precision(requested: str) -> str:
-    """``bf16`` or ``fp32`` for in-process inference (``auto``: bf16 where the hardware computes it natively).
+    """``bf16`` or ``fp32`` for in-process inference; ``auto`` is bf16 on a bf16 GPU, fp32 on a CPU.
 
-    On a CPU with AMX / AVX512-BF16, bf16 weights made batched planning generation 3.6x faster
-    than fp32 with the same greedy answers on the example; without native support bf16 is
-    emulated and slower, so ``auto`` keeps fp32 there.
+    On a CPU with AMX, bf16 weights generate 1.6-2x faster than fp32 at batch 8, but its
+    rounding depends on the batch's shape: the same prompt in another batch can decode
+    differently. Measured on the example (``benchmarks/evaluation.py``), that alone moved the
+    base model's planning F1 by 0.04, as much as a small real improvement. A gate must compare
+    models, not batch layouts, so a CPU stays exact (fp32) unless ``inference.precision = "bf16"``.
     """
     import torch
-
-    from flowloop.train.device import cpu_bf16_native
 
     if requested in ("bf16", "fp32"):
         return requested
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_bf16_native() else "fp32"
+    return "fp32"
 
 
 def _load(base_path: Any, adapter_dir: Any, version: str, base_name: str, seed: int, precision: str, batch_size: int) -> LoadedModel:
