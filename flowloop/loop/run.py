@@ -145,7 +145,13 @@ def _stage_train(repo: FlowRepo, pass_name: str, dataset: dict[str, Any], progre
         return {"trained": False, "message": f"{pass_name.upper()}: {count} new {unit} since {last} (needs {needed})"}
     steps = loop.sft_max_steps if pass_name == "sft" else loop.dpo_max_steps
     version = train_pass(repo, pass_name, dataset["version"], steps, progress)
-    return {"trained": True, "version": version, "new": count, "message": f"{pass_name.upper()}: trained {version} on {count} new {unit} ({steps} steps max)"}
+    message = f"{pass_name.upper()}: trained {version} on {count} new {unit} ({steps} steps max)"
+    from flowloop.train.registry import Registry
+
+    warning = (Registry(repo).get(version).manifest.get("data") or {}).get("warning")
+    if warning:
+        message += f"; warning: {warning}"
+    return {"trained": True, "version": version, "new": count, "message": message}
 
 
 def train_pass(repo: FlowRepo, pass_name: str, dataset: str, max_steps: int, progress: Progress) -> str:

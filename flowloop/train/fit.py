@@ -30,6 +30,24 @@ def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tup
     return fitted, trimmed
 
 
+# Above this share of ``max_length`` the system prompt leaves too little room for the task's
+# context: on the example, a 307-token description in 384 left most examples with a few words.
+SYSTEM_SHARE_WARNING = 0.4
+
+
+def system_prompt_warning(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> str | None:
+    """A warning when the longest system prompt takes a large share of every example's tokens."""
+    systems = {m["content"] for row in rows for m in row.get("prompt", []) if m.get("role") == "system"}
+    if not systems:
+        return None
+    longest = max(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in systems)
+    if longest < SYSTEM_SHARE_WARNING * max_length:
+        return None
+    return (f"the system prompt takes {longest} of the {max_length} tokens of every example, so prompts lose "
+            "most of their task context; shorten [project] description (it opens every prompt) or raise "
+            "train.max_length")
+
+
 def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
     return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import DatasetError
 from flowloop.train.data import MAX_COPIES, expand_by_weight, load_training_data
-from flowloop.train.fit import MARK, fit_messages, fit_rows
+from flowloop.train.fit import MARK, fit_messages, fit_rows, system_prompt_warning
 
 runner = CliRunner()
 
@@ -93,3 +93,14 @@ def test_inference_prompts_are_fitted_like_training_ones(base_checkpoint: Path) 
     assert len(ids) + 96 <= 256
     assert fitted[1]["content"].startswith("Task: refund flow.") and fitted[1]["content"].endswith("Which files?")
     assert long_prompt[1]["content"].endswith("Which files?") and MARK not in long_prompt[1]["content"]  # input untouched
+
+
+def test_a_system_prompt_that_crowds_out_the_task_is_warned_about(base_checkpoint: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
+    row = sft_row(1)
+    assert system_prompt_warning([row], tokenizer, 512) is None
+    long_system = {**row, "prompt": [{"role": "system", "content": "Our product convention. " * 60}, row["prompt"][1]]}
+    warning = system_prompt_warning([row, long_system], tokenizer, 384)
+    assert warning is not None and "of the 384 tokens" in warning and "[project] description" in warning
