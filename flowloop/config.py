@@ -186,8 +186,8 @@ class EvalSettings(_Section):
 class LoopSettings(_Section):
     min_new_sft_examples: int = Field(10, description="New SFT examples needed before SFT retrains.")
     min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
-    sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop`.")
-    dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop`.")
+    sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop` (fewer when train.epochs over the data takes fewer).")
+    dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop` (fewer when train.epochs over the data takes fewer).")
     eval_max_examples: int = Field(
         40, description="Cap per eval suite inside `flow loop` (keeps a scheduled run short; 0 = eval.max_examples)."
     )

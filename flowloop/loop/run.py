@@ -143,15 +143,31 @@ def _stage_train(repo: FlowRepo, pass_name: str, dataset: dict[str, Any], progre
         return {"trained": False, "message": f"{pass_name.upper()}: below threshold ({ready['count']} of {ready['threshold']})"}
     if last is not None and count < needed:
         return {"trained": False, "message": f"{pass_name.upper()}: {count} new {unit} since {last} (needs {needed})"}
-    steps = loop.sft_max_steps if pass_name == "sft" else loop.dpo_max_steps
+    cap = loop.sft_max_steps if pass_name == "sft" else loop.dpo_max_steps
+    steps = min(cap, epoch_steps(repo, pass_name, dataset["version"]))
     version = train_pass(repo, pass_name, dataset["version"], steps, progress)
-    message = f"{pass_name.upper()}: trained {version} on {count} new {unit} ({steps} steps max)"
+    message = f"{pass_name.upper()}: trained {version} on {count} new {unit} ({steps} steps, cap {cap})"
     from flowloop.train.registry import Registry
 
     warning = (Registry(repo).get(version).manifest.get("data") or {}).get("warning")
     if warning:
         message += f"; warning: {warning}"
     return {"trained": True, "version": version, "new": count, "message": message}
+
+
+def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
+    """Optimizer steps of ``train.epochs`` over the pass's (weighted) rows.
+
+    The loop's step settings are caps: a small dataset trains its epochs, not 60 steps (on 29
+    rows that would be 8 epochs of one repository's first commits).
+    """
+    import math
+
+    from flowloop.train.data import load_training_data
+
+    train = repo.settings.train
+    rows = len(load_training_data(repo, pass_name, dataset, force=True, seed=train.seed, weighting=train.weighting).rows)
+    return max(1, math.ceil(rows * train.epochs / max(1, train.batch_size * train.grad_accum)))
 
 
 def train_pass(repo: FlowRepo, pass_name: str, dataset: str, max_steps: int, progress: Progress) -> str:

@@ -104,3 +104,15 @@ def test_a_system_prompt_that_crowds_out_the_task_is_warned_about(base_checkpoin
     long_system = {**row, "prompt": [{"role": "system", "content": "Our product convention. " * 60}, row["prompt"][1]]}
     warning = system_prompt_warning([row, long_system], tokenizer, 384)
     assert warning is not None and "of the 384 tokens" in warning and "[project] description" in warning
+
+
+def test_the_loops_step_setting_is_a_cap_not_a_count(tmp_path: Path) -> None:
+    """A small dataset trains ``train.epochs`` over its rows; a large one stops at the cap."""
+    from flowloop.loop.run import epoch_steps
+
+    repo = small_repo(tmp_path / "repo")
+    batch = repo.settings.train.batch_size * repo.settings.train.grad_accum
+    write_dataset(repo, 1, sft=[sft_row(i) for i in range(10)])
+    assert epoch_steps(repo, "sft", "v1") == -(-10 // batch)
+    write_dataset(repo, 2, sft=[sft_row(i) for i in range(400)])
+    assert epoch_steps(repo, "sft", "v2") == -(-400 // batch) > repo.settings.loop.sft_max_steps
