@@ -48,6 +48,17 @@ def system_prompt_warning(rows: list[dict[str, Any]], tokenizer: Any, max_length
             "train.max_length")
 
 
+def fit_for_training(
+    rows: list[dict[str, Any]], tokenizer: Any, max_length: int, notify: Any = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows fitted into ``max_length`` and what the manifest records about it (both passes)."""
+    fitted, trimmed = fit_rows(rows, tokenizer, max_length)
+    warning = system_prompt_warning(rows, tokenizer, max_length)
+    if notify and warning:
+        notify(f"warning: {warning}")
+    return fitted, {"trimmed_prompts": trimmed, "warning": warning}
+
+
 def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
     return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
 

@@ -30,7 +30,7 @@ from flowloop.train.common import (
 )
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
-from flowloop.train.fit import fit_rows, system_prompt_warning
+from flowloop.train.fit import fit_for_training
 from flowloop.train.runs import open_shared_run
 from flowloop.train.types import LogSink, Notify, Progress, TrainResult
 
@@ -64,10 +64,7 @@ def train_sft(
         if notify and run.resume_from is not None:
             notify(f"resuming {run.id} from {run.resume_from.name}")
         model, tokenizer = load_model(base_path, hardware)
-        rows, trimmed = fit_rows(data.rows, tokenizer, train.max_length)
-        warning = system_prompt_warning(data.rows, tokenizer, train.max_length)
-        if notify and warning:
-            notify(f"warning: {warning}")
+        rows, fitting = fit_for_training(data.rows, tokenizer, train.max_length, notify)
         memory = check_memory(model, train, hardware, preference=False)
         if notify and memory.at_risk:
             notify(f"warning: out-of-memory risk: {memory.message()}")
@@ -87,4 +84,4 @@ def train_sft(
         )
         return run_and_register(repo, run, trainer, reporter, data=data, train=train, hardware=hardware,
                                 memory=memory, base_path=base_path, parent=None,
-                                extra={"trimmed_prompts": trimmed, "warning": warning})
+                                extra=fitting)
