@@ -131,7 +131,7 @@ class TrainSettings(_Section):
     dpo_learning_rate: float = Field(5e-5, description="DPO learning rate.")
     dpo_beta: float = Field(0.1, description="DPO beta.")
     epochs: float = Field(1.0, description="Epochs when max_steps is not set.")
-    max_steps: int = Field(-1, description="Cap on optimizer steps (-1: use epochs).")
+    max_steps: int = Field(-1, description="Optimizer steps of a run (-1: train.epochs over the data).")
     max_length: int = Field(512, description="Maximum tokens per example.")
     batch_size: int = Field(4, description="Per-device batch size.")
     grad_accum: int = Field(1, description="Gradient accumulation steps.")

@@ -144,21 +144,36 @@ def _launch_accelerate(repo: Any, pass_name: str, opts: dict[str, Any]) -> None:
     raise typer.Exit(subprocess.call(command))
 
 
+# Both passes take the same options (DPO adds --from); one declaration each, shared.
+_DATASET = typer.Option("latest", "--dataset", help="Dataset version (vN or latest).")
+_MAX_STEPS = typer.Option(None, "--max-steps", help="Train exactly N optimizer steps (default: train.epochs over the data).")
+_FORCE = typer.Option(False, "--force", help="Train even below the dataset threshold.")
+_RESUME = typer.Option(False, "--resume", help="Resume the unfinished run (fail if there is none).")
+_FRESH = typer.Option(False, "--fresh", help="Start over even if an unfinished run exists.")
+_QLORA = typer.Option(None, "--qlora/--no-qlora", help="Force 4-bit QLoRA on/off (needs CUDA).")
+_PRECISION = typer.Option(None, "--precision", help="auto, bf16 or fp32.")
+_BATCH_SIZE = typer.Option(None, "--batch-size", help="Override train.batch_size.")
+_MAX_LENGTH = typer.Option(None, "--max-length", help="Override train.max_length.")
+_LAUNCHER = typer.Option("none", "--launcher", help="none, or accelerate (multi-GPU via accelerate launch).")
+_PRINT_ONLY = typer.Option(False, "--print-only", help="With --launcher accelerate: print the command only.")
+_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
 @train_app.command("sft")
 def sft_cmd(
     ctx: typer.Context,
-    dataset: str = typer.Option("latest", "--dataset", help="Dataset version (vN or latest)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the run at N optimizer steps."),
-    force: bool = typer.Option(False, "--force", help="Train even below the dataset threshold."),
-    resume: bool = typer.Option(False, "--resume", help="Resume the unfinished run (fail if there is none)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if an unfinished run exists."),
-    qlora: Optional[bool] = typer.Option(None, "--qlora/--no-qlora", help="Force 4-bit QLoRA on/off (needs CUDA)."),
-    precision: Optional[str] = typer.Option(None, "--precision", help="auto, bf16 or fp32."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override train.batch_size."),
-    max_length: Optional[int] = typer.Option(None, "--max-length", help="Override train.max_length."),
-    launcher: str = typer.Option("none", "--launcher", help="none, or accelerate (multi-GPU via accelerate launch)."),
-    print_only: bool = typer.Option(False, "--print-only", help="With --launcher accelerate: print the command only."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dataset: str = _DATASET,
+    max_steps: Optional[int] = _MAX_STEPS,
+    force: bool = _FORCE,
+    resume: bool = _RESUME,
+    fresh: bool = _FRESH,
+    qlora: Optional[bool] = _QLORA,
+    precision: Optional[str] = _PRECISION,
+    batch_size: Optional[int] = _BATCH_SIZE,
+    max_length: Optional[int] = _MAX_LENGTH,
+    launcher: str = _LAUNCHER,
+    print_only: bool = _PRINT_ONLY,
+    as_json: bool = _JSON,
 ) -> None:
     """SFT: a LoRA adapter on the base model from the dataset's prompt/completion examples."""
     _run(ctx, "sft", {k: v for k, v in locals().items() if k != "ctx"})
@@ -168,18 +183,18 @@ def sft_cmd(
 def dpo_cmd(
     ctx: typer.Context,
     parent: Optional[str] = typer.Option(None, "--from", help="Start from vN or current (default: newest SFT)."),
-    dataset: str = typer.Option("latest", "--dataset", help="Dataset version (vN or latest)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the run at N optimizer steps."),
-    force: bool = typer.Option(False, "--force", help="Train even below the dataset threshold."),
-    resume: bool = typer.Option(False, "--resume", help="Resume the unfinished run (fail if there is none)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if an unfinished run exists."),
-    qlora: Optional[bool] = typer.Option(None, "--qlora/--no-qlora", help="Force 4-bit QLoRA on/off (needs CUDA)."),
-    precision: Optional[str] = typer.Option(None, "--precision", help="auto, bf16 or fp32."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Override train.batch_size."),
-    max_length: Optional[int] = typer.Option(None, "--max-length", help="Override train.max_length."),
-    launcher: str = typer.Option("none", "--launcher", help="none, or accelerate (multi-GPU via accelerate launch)."),
-    print_only: bool = typer.Option(False, "--print-only", help="With --launcher accelerate: print the command only."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dataset: str = _DATASET,
+    max_steps: Optional[int] = _MAX_STEPS,
+    force: bool = _FORCE,
+    resume: bool = _RESUME,
+    fresh: bool = _FRESH,
+    qlora: Optional[bool] = _QLORA,
+    precision: Optional[str] = _PRECISION,
+    batch_size: Optional[int] = _BATCH_SIZE,
+    max_length: Optional[int] = _MAX_LENGTH,
+    launcher: str = _LAUNCHER,
+    print_only: bool = _PRINT_ONLY,
+    as_json: bool = _JSON,
 ) -> None:
     """DPO: continue an SFT adapter on preference pairs (reference: a frozen copy of it)."""
     _run(ctx, "dpo", {k: v for k, v in locals().items() if k != "ctx"})

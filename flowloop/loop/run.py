@@ -24,12 +24,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowloop.errors import DatasetError, EvaluationError, FlowError
 from flowloop.loop.lock import LOCK_NAME, LoopLock
 from flowloop.loop.state import RunState, input_fingerprint, load_state, mark, now, save_state
 from flowloop.repo import FlowRepo
+
+if TYPE_CHECKING:
+    from flowloop.train.types import TrainResult
 
 Progress = Callable[[str, int, int], None] | None
 
@@ -145,14 +148,11 @@ def _stage_train(repo: FlowRepo, pass_name: str, dataset: dict[str, Any], progre
         return {"trained": False, "message": f"{pass_name.upper()}: {count} new {unit} since {last} (needs {needed})"}
     cap = loop.sft_max_steps if pass_name == "sft" else loop.dpo_max_steps
     steps = min(cap, epoch_steps(repo, pass_name, dataset["version"]))
-    version = train_pass(repo, pass_name, dataset["version"], steps, progress)
-    message = f"{pass_name.upper()}: trained {version} on {count} new {unit} ({steps} steps, cap {cap})"
-    from flowloop.train.registry import Registry
-
-    warning = (Registry(repo).get(version).manifest.get("data") or {}).get("warning")
-    if warning:
-        message += f"; warning: {warning}"
-    return {"trained": True, "version": version, "new": count, "message": message}
+    result = train_pass(repo, pass_name, dataset["version"], steps, progress)
+    message = f"{pass_name.upper()}: trained {result.version} on {count} new {unit} ({steps} steps, cap {cap})"
+    if result.data.get("warning"):
+        message += f"; warning: {result.data['warning']}"
+    return {"trained": True, "version": result.version, "new": count, "message": message}
 
 
 def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
@@ -170,13 +170,11 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
     return max(1, math.ceil(rows * train.epochs / max(1, train.batch_size * train.grad_accum)))
 
 
-def train_pass(repo: FlowRepo, pass_name: str, dataset: str, max_steps: int, progress: Progress) -> str:
-    """Run one training pass through the trainer's API; returns the new registry version."""
+def train_pass(repo: FlowRepo, pass_name: str, dataset: str, max_steps: int, progress: Progress) -> "TrainResult":
+    """Run one training pass through the trainer's API (``result.version`` is the new ``vN``)."""
     from flowloop.train.api import train
 
-    manifest = train(repo, pass_name, dataset=dataset, max_steps=max_steps, progress=_stage(progress, f"train {pass_name}"))
-    version = getattr(manifest, "version", manifest)
-    return version if str(version).startswith("v") else f"v{version}"
+    return train(repo, pass_name, dataset=dataset, max_steps=max_steps, progress=_stage(progress, f"train {pass_name}"))
 
 
 def _stage_evaluate(repo: FlowRepo, state: RunState, progress: Progress) -> dict[str, Any]:

@@ -79,8 +79,9 @@ class LoadedModel:
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
         replies: list[str] = [""] * len(encoded)
         pad = self.tokenizer.pad_token_id
-        for start in range(0, len(order), max(1, self.batch_size)):
-            rows = order[start : start + max(1, self.batch_size)]
+        step = max(1, self.batch_size)
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
             width = max(len(encoded[i]) for i in rows)
             ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=self.device)
             mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows], device=self.device)
@@ -123,8 +124,9 @@ class LoadedModel:
         results: list[tuple[float, int]] = [(0.0, 0)] * len(sequences)
         todo = sorted((i for i, (full, start) in enumerate(sequences) if len(full) > start), key=lambda i: -len(sequences[i][0]))
         pad = self.tokenizer.pad_token_id
-        for begin in range(0, len(todo), max(1, self.batch_size)):
-            rows = todo[begin : begin + max(1, self.batch_size)]
+        step = max(1, self.batch_size)
+        for begin in range(0, len(todo), step):
+            rows = todo[begin : begin + step]
             width = max(len(sequences[i][0]) for i in rows)
             # Right padding: each row's real tokens keep positions 0..n-1, as when scored alone.
             ids = torch.tensor([sequences[i][0] + [pad] * (width - len(sequences[i][0])) for i in rows], device=self.device)
@@ -142,15 +144,14 @@ class LoadedModel:
 
     def _sequence(self, prompt_messages: list[Message], completion_text: str, end_of_turn: bool) -> tuple[list[int], int]:
         """Token ids of prompt + completion and the index where the completion starts."""
-        if self.max_length:
-            n_completion = len(self.tokenizer(completion_text, add_special_tokens=False)["input_ids"]) + 2
-            prompt_messages = self._fitted(prompt_messages, n_completion)
+        completion = list(self.tokenizer(completion_text, add_special_tokens=False)["input_ids"])
+        # +2: the end-of-turn tokens a complete reply is scored with.
+        prompt_messages = self._fitted(prompt_messages, len(completion) + 2)
         prompt_ids = self._encode(prompt_messages, add_generation_prompt=True)
         if end_of_turn:
             full = self._encode([*prompt_messages, {"role": "assistant", "content": completion_text}], False)
             return full, _common_prefix(prompt_ids, full)
-        completion = self.tokenizer(completion_text, add_special_tokens=False)["input_ids"]
-        return prompt_ids + list(completion), len(prompt_ids)
+        return prompt_ids + completion, len(prompt_ids)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
