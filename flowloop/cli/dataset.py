@@ -39,6 +39,13 @@ def _threshold_table(stats: dict[str, Any]) -> Table:
     return table
 
 
+def _print_thresholds(stats: dict[str, Any]) -> None:
+    console.print(_threshold_table(stats))
+    for name, info in stats.items():
+        if info.get("next"):
+            console.print(f"{name.upper()}: {info['next']}", markup=False, highlight=False)
+
+
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
     table = Table(title=title)
     table.add_column("name")
@@ -57,8 +64,7 @@ def build_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build the next dataset version under .flow/state/datasets/vN/ (reused if identical)."""
-    from flowloop.pipeline.api import build_dataset
-    from flowloop.pipeline.stats import check_threshold
+    from flowloop.pipeline.api import build_dataset, dataset_stats
 
     if curate not in ("templates", "agentic"):
         err_console.print(f"[red]error:[/red] --curate must be 'templates' or 'agentic', not {curate!r}")
@@ -75,11 +81,7 @@ def build_cmd(
     console.print(f"Dataset {verb} [bold]v{manifest.version}[/bold] at {manifest.path}")
     files = manifest.counts.get("files", {})
     console.print(_counts_table("Files", files))
-    thresholds = {}
-    for name in ("sft", "dpo"):
-        count, limit, ok = check_threshold(manifest, name)
-        thresholds[name] = {"count": count, "threshold": limit, "ok": ok}
-    console.print(_threshold_table(thresholds))
+    _print_thresholds(dataset_stats(repo, manifest.version).thresholds)
     split = manifest.split
     console.print(
         f"Held out {len(split.get('heldout_tasks', []))} of "
@@ -183,7 +185,7 @@ def stats_cmd(
     kinds = {f"{p}/{k}": n for p, by in counts.get("by_kind", {}).items() for k, n in by.items()}
     console.print(_counts_table("By kind", kinds))
     console.print(_counts_table("Files", counts.get("files", {})))
-    console.print(_threshold_table(stats["thresholds"]))
+    _print_thresholds(stats["thresholds"])
     split = stats["split"]
     console.print(
         f"Split: {split['train_tasks']} train tasks, {split['heldout_tasks']} held out "

@@ -191,31 +191,38 @@ def import_command(
 @signal_app.command("stats")
 def stats_command(
     ctx: typer.Context,
+    by: str = typer.Option("", "--by", help="'week' adds the table of events per ISO week."),
     as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON."),
 ) -> None:
-    """Counts by kind and week, and progress toward the SFT (~50 docs) and DPO (~200 pairs) thresholds."""
-    from flowloop.signals.stats import signal_stats
+    """Events by kind, and each pass against its threshold (SFT ~50 documents, DPO ~200 pairs)."""
+    from flowloop.pipeline.signal_stats import signal_stats
 
+    if by not in ("", "week"):
+        raise typer.BadParameter(f"unknown grouping {by!r}; use --by week", param_hint="--by")
     stats = signal_stats(repo_of(ctx))
     if as_json:
-        print_json(stats.to_dict())
+        print_json(stats.to_dict(by_week=by == "week"))
         return
     from rich.table import Table
 
     console.print(f"store: {stats.store_url}  ({stats.store.total} events)", highlight=False)
-    kinds = Table("kind", "events", title="by kind")
-    for kind, count in stats.store.by_kind.items():
-        kinds.add_row(kind, str(count))
-    console.print(kinds)
-    if stats.store.by_week:
+    if stats.store.by_kind:
+        console.print("by kind: " + ", ".join(f"{kind} {n}" for kind, n in stats.store.by_kind.items()), highlight=False)
+    if stats.weeks and by != "week":
+        first, last = stats.weeks
+        console.print(f"{len(stats.store.by_week)} weeks with events, {first} to {last} (`--by week` for the table)",
+                      highlight=False)
+    if by == "week" and stats.store.by_week:
         weeks = Table("week", "events", "by kind", title="by ISO week")
         for week, counts in stats.store.by_week.items():
             weeks.add_row(week, str(sum(counts.values())), ", ".join(f"{k} {n}" for k, n in counts.items()))
         console.print(weeks)
-    ready = Table("pass", "have", "threshold", "progress", title="training data (seed thresholds)")
-    for name, unit, progress in (("SFT", "documents", stats.sft), ("DPO", "pairs", stats.dpo)):
+    ready = Table("pass", "have", "threshold", "progress", title="training data (as the next dataset build counts it)")
+    for name, progress in stats.passes.items():
         mark = "ready" if progress.ready else f"{progress.share:.0%}"
-        ready.add_row(name, f"{progress.have} {unit}", str(progress.threshold), mark)
+        ready.add_row(name.upper(), f"{progress.have} {progress.unit}", str(progress.threshold), mark)
     console.print(ready)
+    for name, progress in stats.passes.items():
+        console.print(f"{name.upper()}: {progress.next_step}", markup=False, highlight=False)
     if stats.pilr_problems:
         err_console.print(f"{stats.pilr_problems} PILR documents failed to parse (run `flow pilr lint`)")

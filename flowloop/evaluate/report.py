@@ -66,9 +66,12 @@ def gather(repo: FlowRepo) -> ReportData:
         out.dataset = f"v{manifest.version}"
         out.counts = {k: int(v) for k, v in manifest.counts.items() if isinstance(v, int | float)}
         out.thresholds = {k: int(v) for k, v in manifest.thresholds.items()}
-    except DatasetError:
-        s = repo.settings.dataset
-        out.thresholds = {"sft": s.sft_threshold, "dpo": s.dpo_threshold}
+    except DatasetError:  # no dataset yet: the same counts, from the current inputs
+        from flowloop.pipeline.thresholds import PASSES, readiness
+
+        ready = readiness(repo)
+        out.counts = {PASSES[name].field: r.have for name, r in ready.items()}
+        out.thresholds = {name: r.threshold for name, r in ready.items()}
     from flowloop.evaluate.lineage import current_version
 
     out.current = current_version(repo)
@@ -128,7 +131,8 @@ def suite_charts(results: list[EvalResult]) -> list[str]:
 
 def knowledge_chart(pilrs: list[tuple[str, dt.date]]) -> str:
     if not pilrs:
-        return svg.empty_chart("chart-knowledge-base", "Knowledge base by type", "no PILRs yet")
+        return svg.empty_chart("chart-knowledge-base", "Knowledge base by type",
+                               "no PILRs yet (documentation sources still count toward SFT: see the thresholds)")
     months = sorted({d.strftime("%Y-%m") for _, d in pilrs})
     series = []
     for pilr_type in ("ephemeral", "evergreen", "cumulative"):
@@ -144,7 +148,8 @@ def threshold_chart(data: ReportData) -> str:
         svg.Series("collected", [float(sft), float(dpo)]),
         svg.Series("threshold", [float(data.thresholds.get("sft", 0)), float(data.thresholds.get("dpo", 0))]),
     ]
-    title = f"Training data against thresholds (dataset {data.dataset or 'not built'})"
+    built = f"dataset {data.dataset}" if data.dataset else "no dataset built: counted from the current inputs"
+    title = f"Training data against thresholds ({built})"
     return svg.bar_chart("chart-thresholds", title, labels, series, y_label="count")
 
 

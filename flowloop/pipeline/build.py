@@ -18,16 +18,16 @@ from flowloop.pilr.model import PilrType
 from flowloop.pipeline import prompts
 from flowloop.pipeline.behavior import signal_examples
 from flowloop.pipeline.context_cache import CachingRetriever
-from flowloop.pipeline.dedup import canonical_order, deduplicate
+from flowloop.pipeline.dedup import canonical_order
 from flowloop.pipeline.inputs import Inputs, load_inputs
 from flowloop.pipeline.manifest import FILE_NAMES, DatasetManifest, jsonl_bytes, write_version
 from flowloop.pipeline.planning_context import PlanningContextBuilder
 from flowloop.pipeline.records import Example, ValidationItem
-from flowloop.pipeline.review import apply_decisions, load_decisions
+from flowloop.pipeline.selection import select_examples
 from flowloop.pipeline.similar import TaskHistory
 from flowloop.pipeline.split import Split, time_split
 from flowloop.pipeline.templates import document_examples, section_examples
-from flowloop.pipeline.weights import task_weights
+from flowloop.pipeline.thresholds import COUNTERS
 from flowloop.repo import FlowRepo
 from flowloop.scrub import scrub_value
 
@@ -92,12 +92,10 @@ def _counts(
     for example in train + heldout:
         by_source[_source_group(example.source, pilr_types, event_kinds)] += 1
         by_kind[example.pass_][example.kind] += 1
-    sft_docs = sorted({d for e in train if e.pass_ == "sft" for d in e.documents})
     return {
         "by_source": dict(sorted(by_source.items())),
         "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
-        "sft_documents": len(sft_docs),
-        "dpo_pairs": sum(1 for e in train if e.pass_ == "dpo"),
+        **{field: count(train) for field, count in COUNTERS.items()},
         "drafts": len(drafts),
         "removed": removed,
         "inputs": {
@@ -170,25 +168,8 @@ def build_dataset(
         from flowloop.pipeline.curate import draft_examples
 
         drafts = draft_examples(repo, inputs, generate=generate, progress=progress)
-    examples = [e.scrubbed() for e in examples + drafts]
-
-    weights = task_weights(inputs.outcomes, settings)
-    weighted: list[Example] = []
-    dropped = 0
-    for example in examples:
-        weight = weights.get(example.task, 1.0) if example.task else 1.0
-        if weight <= 0:
-            dropped += 1
-            continue
-        example.weight = weight
-        weighted.append(example)
-
-    decisions = load_decisions(repo)
-    applied = apply_decisions(weighted, decisions)
-    new_drafts = [e for e in weighted if e.draft and e.id not in decisions]
-    deduped = deduplicate(applied.examples, settings.dataset.near_dup_threshold)
-    drafts_kept = deduplicate(new_drafts, settings.dataset.near_dup_threshold).kept
-    if not deduped.kept and not drafts_kept:
+    selected = select_examples(repo, inputs, examples + drafts)
+    if not selected.kept and not selected.drafts:
         raise DatasetError(
             "the dataset would be empty: no document or signal yields an example",
             path=repo.flow_dir,
@@ -196,17 +177,17 @@ def build_dataset(
         )
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
     files, file_counts, train, heldout = assemble_files(
-        deduped.kept, drafts_kept, doc_items + behavior_items, inputs, split
+        selected.kept, selected.drafts, doc_items + behavior_items, inputs, split
     )
     removed = {
-        "exact_duplicates": deduped.exact,
-        "near_duplicates": deduped.near,
-        "rejected_in_review": applied.rejected,
-        "edited_in_review": applied.edited,
-        "accepted_drafts": applied.accepted_drafts,
-        "reverted_examples": dropped,
+        "exact_duplicates": selected.exact,
+        "near_duplicates": selected.near,
+        "rejected_in_review": selected.applied.rejected,
+        "edited_in_review": selected.applied.edited,
+        "accepted_drafts": selected.applied.accepted_drafts,
+        "reverted_examples": selected.reverted,
     }
-    counts = _counts(inputs, train, heldout, drafts_kept, removed)
+    counts = _counts(inputs, train, heldout, selected.drafts, removed)
     counts["files"] = file_counts
     fields: dict[str, Any] = {
         "counts": counts,

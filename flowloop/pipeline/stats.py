@@ -1,9 +1,8 @@
 """Dataset counts against the seed's thresholds: is there enough data to train each pass?
 
-The seed's rule of thumb: SFT from ~50 documents, DPO from ~200 preference pairs. SFT counts
-the distinct evergreen and cumulative documents (PILRs and documentation sources of those
-types) that contributed at least one training example; DPO counts training pairs. Each pass
-runs when its own data is ready (``check_threshold``), which the trainer asks before starting.
+The counting rules live in ``thresholds.py`` (one function per pass); the build records them in
+the manifest and ``check_threshold`` reads them back, which the trainer and the loop ask before
+starting a pass.
 """
 
 from __future__ import annotations
@@ -11,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowloop.errors import DatasetError
 from flowloop.pipeline.manifest import DatasetManifest, load_manifest
 from flowloop.repo import FlowRepo
 
-PASSES = {"sft": "sft_documents", "dpo": "dpo_pairs"}
-UNITS = {"sft": "documents", "dpo": "pairs"}
+from flowloop.pipeline.thresholds import PASSES, pass_threshold, readiness_of
 
 
 def check_threshold(manifest: DatasetManifest, pass_name: str, threshold: int | None = None) -> tuple[int, int, bool]:
@@ -24,9 +21,7 @@ def check_threshold(manifest: DatasetManifest, pass_name: str, threshold: int | 
 
     ``threshold`` overrides the one recorded at build time (e.g. the current settings).
     """
-    if pass_name not in PASSES:
-        raise DatasetError(f"unknown training pass {pass_name!r}", hint="use 'sft' or 'dpo'")
-    count = int(manifest.counts.get(PASSES[pass_name], 0))
+    count = int(manifest.counts.get(pass_threshold(pass_name).field, 0))
     limit = int(threshold if threshold is not None else manifest.thresholds.get(pass_name, 0))
     return count, limit, count >= limit
 
@@ -61,12 +56,11 @@ class DatasetStats:
 def dataset_stats(repo: FlowRepo, version: int | str = "latest") -> DatasetStats:
     """Counts by source and kind and each pass against its threshold (current settings)."""
     manifest = load_manifest(repo, version)
-    settings = repo.settings.dataset
-    current = {"sft": settings.sft_threshold, "dpo": settings.dpo_threshold}
     thresholds = {}
-    for pass_name in PASSES:
-        count, limit, ok = check_threshold(manifest, pass_name, current[pass_name])
-        thresholds[pass_name] = {"count": count, "threshold": limit, "ok": ok, "unit": UNITS[pass_name]}
+    for pass_name, spec in PASSES.items():
+        count, limit, ok = check_threshold(manifest, pass_name, spec.threshold(repo.settings))
+        ready = readiness_of(pass_name, count, limit)
+        thresholds[pass_name] = {"count": count, "threshold": limit, "ok": ok, "unit": spec.unit, "next": ready.next_step}
     return DatasetStats(
         version=manifest.version,
         path=str(manifest.path),

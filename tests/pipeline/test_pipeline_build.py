@@ -207,7 +207,9 @@ def test_stats_and_thresholds(built: tuple[FlowRepo, DatasetManifest]) -> None:
     with pytest.raises(DatasetError, match="unknown training pass"):
         check_threshold(manifest, "rlhf")
     stats = dataset_stats(repo).to_dict()
-    assert stats["thresholds"]["sft"] == {"count": 5, "threshold": 50, "ok": False, "unit": "documents"}
+    sft = dict(stats["thresholds"]["sft"])
+    assert sft.pop("next").startswith("needs 45 more documents: ")
+    assert sft == {"count": 5, "threshold": 50, "ok": False, "unit": "documents"}
     result = runner.invoke(app, ["-C", str(repo.root), "dataset", "stats", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -135,3 +135,28 @@ def test_installed_flow_command_and_fast_help(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     )
     assert probe.stdout.strip() == "False"
+
+
+def test_stats_short_by_default_long_by_week(store_repo: FlowRepo) -> None:
+    """Ten years of weekly events: the default is a summary; `--by week` is the long table."""
+    import datetime as dt
+
+    from flowloop.signals.events import OutcomeEvent
+    from flowloop.signals.store import open_store
+
+    start = dt.datetime(2015, 1, 5, tzinfo=dt.timezone.utc)
+    with open_store(store_repo) as store:
+        store.add([OutcomeEvent(metric="ci_passed", value=1, commit=f"c{i}", created_at=start + dt.timedelta(weeks=i))
+                   for i in range(520)])
+    short = flow(store_repo, "signal", "stats")
+    assert short.exit_code == 0, short.output
+    assert "520 weeks with events, 2015-W02 to 2024-W51" in short.stdout and "--by week" in short.stdout
+    assert "2019-W10" not in short.stdout and len(short.stdout.splitlines()) < 25
+    assert "needs 50 more documents" in short.stdout
+    long = flow(store_repo, "signal", "stats", "--by", "week")
+    assert long.exit_code == 0 and "2019-W10" in long.stdout and len(long.stdout.splitlines()) > 520
+    data = json.loads(flow(store_repo, "signal", "stats", "--json").stdout)
+    assert "by_week" not in data and data["weeks"] == {"first": "2015-W02", "last": "2024-W51", "with_events": 520}
+    assert len(json.loads(flow(store_repo, "signal", "stats", "--json", "--by", "week").stdout)["by_week"]) == 520
+    bad = flow(store_repo, "signal", "stats", "--by", "month")
+    assert bad.exit_code != 0 and "--by week" in bad.output

@@ -18,7 +18,7 @@ from flowloop.signals.events import (
     ScopeChangeEvent,
 )
 from flowloop.signals.pairs import count_pairs, pair_count
-from flowloop.signals.stats import signal_stats
+from flowloop.pipeline.signal_stats import signal_stats
 from flowloop.signals.store import open_store
 
 W10 = dt.datetime(2025, 3, 4, tzinfo=dt.timezone.utc)
@@ -35,28 +35,35 @@ def test_pair_rule() -> None:
     assert count_pairs([PreferenceEvent(chosen="a", rejected=["b", "c"]), RewriteEvent(agent_output="x", final="y")]) == 3
 
 
-def add_pilr(store: PilrStore, pilr_type: PilrType, title: str, status: PilrStatus = PilrStatus.ACTIVE) -> None:
+def add_pilr(store: PilrStore, pilr_type: PilrType, title: str, body: str, status: PilrStatus = PilrStatus.ACTIVE) -> None:
     day = dt.date(2025, 3, 1)
     meta = PilrMeta(
         id=store.new_id(pilr_type, title), type=pilr_type, title=title, status=status, created=day, updated=day
     )
-    store.create(meta, f"# {title}\n\nBody.\n")
+    store.create(meta, f"# {title}\n\n{body}\n")
+
+
+RULE = "## Rule\n\nAmounts are stored as integer cents; never floats, never decimals in JSON.\n"
+POSTMORTEM = (
+    "## Symptoms\n\nInvoice totals were off by one cent on multi-line invoices.\n\n"
+    "## What worked\n\nRound each line once, in integer cents, then sum the lines.\n"
+)
 
 
 def test_stats_numbers(store_repo: FlowRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOW_DATASET__SFT_THRESHOLD", "3")
     monkeypatch.setenv("FLOW_DATASET__DPO_THRESHOLD", "10")
     pilrs = PilrStore(store_repo)
-    add_pilr(pilrs, PilrType.EVERGREEN, "Money is integer cents")
-    add_pilr(pilrs, PilrType.EVERGREEN, "Old API contract", PilrStatus.SUPERSEDED)
-    add_pilr(pilrs, PilrType.CUMULATIVE, "Rounding bug in totals")
-    add_pilr(pilrs, PilrType.CUMULATIVE, "Flaky clock in tests")
-    add_pilr(pilrs, PilrType.EPHEMERAL, "Plan for T-9")
+    add_pilr(pilrs, PilrType.EVERGREEN, "Money is integer cents", RULE)
+    add_pilr(pilrs, PilrType.EVERGREEN, "Old API contract", RULE.replace("cents", "pennies"), PilrStatus.SUPERSEDED)
+    add_pilr(pilrs, PilrType.EVERGREEN, "A stub with no section", "Body.")  # yields no example: not counted
+    add_pilr(pilrs, PilrType.CUMULATIVE, "Rounding bug in totals", POSTMORTEM)
+    add_pilr(pilrs, PilrType.EPHEMERAL, "Plan for T-9", "## Plan\n\nAdd the refund endpoint and its tests.\n")
     with open_store(store_repo) as store:
         store.add(
             [
                 PreferenceEvent(chosen="a", rejected=["b", "c"], created_at=W10),  # 2 pairs
-                PreferenceEvent(chosen="a", rejected=["d"], created_at=W11),  # 1
+                PreferenceEvent(prompt="other", chosen="e", rejected=["d"], created_at=W11),  # 1
                 RewriteEvent(agent_output="x", final="y", created_at=W11),  # 1
                 CorrectionEvent(agent="x", correction="y", created_at=W10),  # 1
                 ApprovalEvent(output="fine", created_at=W10),  # 0
@@ -70,12 +77,37 @@ def test_stats_numbers(store_repo: FlowRepo, monkeypatch: pytest.MonkeyPatch) ->
         "2025-W10": {"approval": 1, "correction": 1, "preference": 1},
         "2025-W11": {"outcome": 1, "preference": 1, "rewrite": 1},
     }
-    assert (stats.sft.have, stats.sft.threshold, stats.sft.ready) == (3, 3, True)
+    assert stats.weeks == ("2025-W10", "2025-W11")
+    # The two documents that yield training examples: the stub and the superseded one do not.
+    assert (stats.sft.have, stats.sft.threshold, stats.sft.ready) == (2, 3, False)
+    assert "needs 1 more documents" in stats.sft.next_step and "flow pilr new" in stats.sft.next_step
     assert (stats.dpo.have, stats.dpo.threshold, stats.dpo.ready) == (5, 10, False)
-    assert stats.dpo.share == 0.5
-    data = stats.to_dict()
-    assert data["thresholds"]["dpo"] == {"have": 5, "threshold": 10, "ready": False}
+    assert "flow signal prefer" in stats.dpo.next_step
+    data = stats.to_dict(by_week=False)
+    assert data["thresholds"]["sft"]["have"] == 2 and "by_week" not in data
     assert data["total"] == 6 and data["pilr_problems"] == 0
+
+    # One count everywhere: the dataset build counts exactly what signal stats reported.
+    from flowloop.pipeline.api import build_dataset, check_threshold, dataset_stats
+
+    manifest = build_dataset(store_repo)
+    assert check_threshold(manifest, "sft")[0] == stats.sft.have
+    assert check_threshold(manifest, "dpo")[0] == stats.dpo.have
+    ds = dataset_stats(store_repo).thresholds
+    assert (ds["sft"]["count"], ds["dpo"]["count"]) == (stats.sft.have, stats.dpo.have)
+
+
+def test_sources_count_toward_sft(store_repo: FlowRepo) -> None:
+    """A repository with documentation sources and no PILRs is not "0 documents"."""
+    docs = store_repo.root / "docs"
+    docs.mkdir()
+    for name in ("install", "usage", "api"):
+        (docs / f"{name}.md").write_text(f"# {name.title()}\n\n## Details\n\nThe {name} page explains how "
+                                         f"to {name} the tool in enough words to train on.\n", encoding="utf-8")
+    config = store_repo.flow_dir / "config.toml"
+    config.write_text(config.read_text() + '\n[[sources]]\nglob = "docs/*.md"\ntype = "evergreen"\n')
+    stats = signal_stats(FlowRepo(store_repo.root))
+    assert stats.sft.have == 3
 
 
 def test_empty_store_uses_seed_defaults(store_repo: FlowRepo) -> None:
