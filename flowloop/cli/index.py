@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
+from flowloop.words import plural
 
 
 def _parse_as_of(value: Optional[str]) -> Optional[dt.datetime]:
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
             print_json(stats.to_dict())
             return
         if stats.up_to_date:
-            console.print(f"index up to date: {stats.documents} documents, {stats.chunks} chunks "
+            console.print(f"index up to date: {plural(stats.documents, 'document')}, {plural(stats.chunks, 'chunk')} "
                           f"(generation {stats.generation})")
             return
         from rich.table import Table
@@ -104,8 +105,8 @@ def register(app: typer.Typer) -> None:
             err_console.print("no document passes the relevance floor: nothing to inject")
             return
         # The pack itself goes to stdout verbatim (no Rich markup), ready to paste or pipe.
-        typer.echo(pack.text.rstrip("\n"))
-        err_console.print(f"{len(pack.documents)} documents, {pack.tokens}/{pack.budget} tokens")
+        typer.echo(pack.text, nl=not pack.text.endswith("\n"))
+        err_console.print(f"{plural(len(pack.documents), 'document')}, {pack.tokens}/{pack.budget} tokens")
 
     @app.command("serve")
     def serve_command(

@@ -4,7 +4,9 @@ Markdown is cut at ATX headings (``#`` .. ``######``, not inside fenced code); r
 at section titles (a text line underlined, optionally overlined, with one punctuation
 character; levels follow the order styles first appear, as docutils does). Each chunk keeps its
 heading path (``Parent > Child``) so the document's title, path and heading travel with it; a
-section longer than ``max_tokens`` is split at paragraph, then line, then token boundaries.
+section longer than ``max_tokens`` is split at block (paragraph; a fenced or indented code block
+kept whole), then line, then token boundaries; a code block that must be split is closed and
+reopened in each piece, so no piece, and no heading added above one, sits inside a fence.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from flowloop.index.markup import clean_markdown, clean_rst, has_content
+
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_MYST_COLON_FENCE = re.compile(r"^[ \t]{0,3}(:{3,})\{")
 _RST_ADORNMENT = re.compile(r"""^([=\-`:'"~^_*+#<>.!$%&(),/;?@\[\\\]{|}])\1{2,}\s*$""")
 
 
@@ -104,23 +109,87 @@ def _rst_title_at(lines: list[str], i: int) -> tuple[str | None, tuple[str, bool
     return None, None, 0
 
 
-def _split_long(text: str, max_tokens: int, counter: Counter) -> list[str]:
-    """Pieces of ``text`` of at most ``max_tokens`` each: whole paragraphs, then lines, then cuts."""
+def _blocks(text: str, fmt: str) -> list[str]:
+    """Paragraph-level blocks of ``text``. A fenced code block (Markdown) or an indented block
+    after its introducing line (reST: directive bodies, ``::`` literal blocks) stays whole, blank
+    lines inside included, so that no split point, and no heading a pack adds, falls inside it."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    fence: str | None = None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        marker = _FENCE.match(line) or _MYST_COLON_FENCE.match(line)
+        if marker:
+            token = marker.group(1)
+            if fence is None:
+                fence = token
+            elif line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = None
+        if line.strip() or fence is not None:
+            current.append(line)
+            continue
+        nxt = next((later for later in lines[i + 1 :] if later.strip()), "")
+        if fmt == "rst" and current and nxt[:1].isspace():
+            current.append(line)  # the indented body continues the block
+            continue
+        if current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return ["\n".join(b).strip("\n") for b in blocks]
+
+
+def _split_block(block: str, max_tokens: int, counter: Counter) -> list[str]:
+    """An oversized block in pieces by lines (a single oversized line by tokens). A fenced block
+    is closed at the end of each piece and reopened at the start of the next, so every piece is
+    valid on its own; a reST directive or literal block repeats its introducing line."""
+    lines = block.splitlines()
+    opener = _FENCE.match(lines[0]) or _MYST_COLON_FENCE.match(lines[0])
+    head: list[str] = []
+    tail: list[str] = []
+    if opener:
+        head = [lines[0]]
+        closing = lines[-1].strip()
+        closes = len(lines) > 1 and closing.startswith(opener.group(1)) and not closing.strip(opener.group(1)[0])
+        tail = [lines[-1]] if closes else [opener.group(1)]
+        lines = lines[1:-1] if closes else lines[1:]
+    elif lines[0].rstrip().endswith("::"):
+        head = [lines[0]]
+        lines = lines[1:]
+    frame = counter.count("\n".join(head + tail))
+    room = max(max_tokens - frame, 1)
+    pieces: list[list[str]] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        parts = [line]
+        size = counter.count(line)
+        if size > room:
+            spans = counter.spans(line)
+            parts = [line[w[0][0] : w[-1][1]] for w in (spans[k : k + room] for k in range(0, len(spans), room)) if w]
+        for part in parts:
+            size = counter.count(part)
+            if current and used + size > room:
+                pieces.append(current)
+                current, used = [], 0
+            current.append(part)
+            used += size
+    if current:
+        pieces.append(current)
+    return ["\n".join(head + piece + tail) for piece in pieces]
+
+
+def _split_long(text: str, max_tokens: int, counter: Counter, fmt: str = "md") -> list[str]:
+    """Pieces of ``text`` of at most ``max_tokens`` each: whole blocks, then lines, then cuts."""
     if counter.count(text) <= max_tokens:
         return [text]
     units: list[str] = []
-    for para in re.split(r"\n[ \t]*\n", text):
-        if counter.count(para) <= max_tokens:
-            units.append(para)
-            continue
-        for line in para.splitlines():
-            if counter.count(line) <= max_tokens:
-                units.append(line)
-                continue
-            spans = counter.spans(line)
-            for start in range(0, len(spans), max_tokens):
-                window = spans[start : start + max_tokens]
-                units.append(line[window[0][0] : window[-1][1]])
+    for block in _blocks(text, fmt):
+        if counter.count(block) <= max_tokens:
+            units.append(block)
+        else:
+            units.extend(_split_block(block, max_tokens, counter))
     pieces: list[str] = []
     current: list[str] = []
     used = 0
@@ -133,26 +202,30 @@ def _split_long(text: str, max_tokens: int, counter: Counter) -> list[str]:
         used += size
     if current:
         pieces.append("\n\n".join(current))
-    return [p.strip() for p in pieces if p.strip()]
+    return [p.strip("\n") for p in pieces if p.strip()]
 
 
 def chunk_text(title: str, text: str, fmt: str, counter: Counter, max_tokens: int) -> list[Chunk]:
-    """Chunks of one document body. ``fmt`` is ``md``, ``rst`` or ``txt`` (one section)."""
+    """Chunks of one document body. ``fmt`` is ``md``, ``rst`` or ``txt`` (one section).
+
+    Sphinx navigation (labels, toctrees, ``currentmodule``...) is removed first
+    (``markup.py``); a section with nothing left but directive headers is not a chunk.
+    """
     if fmt == "rst":
-        sections = rst_sections(text)
+        sections = [(path, clean_rst(body)) for path, body in rst_sections(text)]
     elif fmt == "md":
-        sections = markdown_sections(text)
+        sections = [(path, clean_markdown(body)) for path, body in markdown_sections(text)]
     else:
         sections = [([], text.strip())]
     chunks: list[Chunk] = []
     for path, body in sections:
-        if not body:
+        if not body or not has_content(body, fmt):
             continue
         # The document title as the top heading adds nothing: every chunk carries the title.
         if path and path[0].strip().lower() == title.strip().lower():
             path = path[1:]
         heading = " > ".join(path)
-        for piece in _split_long(body, max_tokens, counter):
+        for piece in _split_long(body, max_tokens, counter, fmt):
             chunks.append(Chunk(ord=len(chunks), heading=heading, text=piece, tokens=counter.count(piece)))
     if not chunks:
         chunks.append(Chunk(ord=0, heading="", text=title, tokens=counter.count(title)))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from flowloop.config import IndexSettings
 from flowloop.errors import QueryError
 from flowloop.index.ranking import Candidate
-from flowloop.index.render import PACK_HEADER, chunk_section, doc_header
+from flowloop.index.render import PACK_HEADER, chunk_section, continued_section, doc_header
 from flowloop.index.store import ChunkRow, IndexReader
 from flowloop.index.tokens import TokenCounter
 from flowloop.index.types import ContextPack, PackDocument
@@ -102,8 +102,14 @@ def render(reader: IndexReader, groups: dict[str, list[_Entry]]) -> str:
     out = [PACK_HEADER]
     for doc_id, group in groups.items():
         out.append(_header(reader, doc_id, group))
+        previous: _Entry | None = None
+        # Chunks of one section print under one heading (a long section is several chunks).
         for entry in sorted(group, key=lambda e: e.row.ord):
-            out.append(chunk_section(entry.row.heading, entry.row.text))
+            if previous is not None and entry.row.heading == previous.row.heading:
+                out.append(continued_section(entry.row.text, entry.row.ord == previous.row.ord + 1))
+            else:
+                out.append(chunk_section(entry.row.heading, entry.row.text))
+            previous = entry
     return "".join(out)
 
 
@@ -155,7 +161,8 @@ def build_pack(
                 if entry.doc_id != twin.doc_id:
                     used = _note(reader, counter, groups, header_cost, twin, "also", entry.doc_id, used, budget)
                 continue
-        cost = entry.row.tokens + entry.row.head_tokens
+        same_section = any(e.row.heading == entry.row.heading for e in groups.get(entry.doc_id, []))
+        cost = entry.row.tokens + (0 if same_section else entry.row.head_tokens)
         if entry.doc_id not in groups:
             head = (counter.count(_header(reader, entry.doc_id, [entry])) if entry.replaces
                     else reader.documents[entry.doc_id].head_tokens)
@@ -196,7 +203,7 @@ def build_pack(
             type=reader.documents[doc_id].type,
             score=round(max(e.candidate.score for e in group), 6),
             title=reader.documents[doc_id].title,
-            headings=[e.row.heading for e in sorted(group, key=lambda e: e.row.ord)],
+            headings=list(dict.fromkeys(e.row.heading for e in sorted(group, key=lambda e: e.row.ord))),
             replaces=sorted({r for e in group for r in e.replaces}),
             also=sorted({a for e in group for a in e.also}),
         )

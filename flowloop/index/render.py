@@ -23,3 +23,9 @@ def heading_line(heading: str) -> str:
 
 def chunk_section(heading: str, text: str) -> str:
     return heading_line(heading) + text.strip() + "\n"
+
+
+def continued_section(text: str, adjacent: bool) -> str:
+    """A further chunk of the section just rendered: no second heading; a gap marker when the
+    chunk between them was left out."""
+    return ("\n" if adjacent else "\n[...]\n\n") + text.strip() + "\n"

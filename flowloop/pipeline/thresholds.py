@@ -86,7 +86,8 @@ class Readiness:
         """What to do next: nothing to add when ready, else how to get the missing data."""
         if self.ready:
             return f"ready: `flow train {self.name}` or `flow loop`"
-        return f"needs {self.threshold - self.have} more {self.unit}: {self.more}"
+        missing = self.threshold - self.have
+        return f"needs {missing} more {self.unit if missing != 1 else self.unit[:-1]}: {self.more}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"have": self.have, "threshold": self.threshold, "ready": self.ready, "unit": self.unit,
