@@ -82,8 +82,19 @@ class IndexSettings(_Section):
     )
 
 
+DEFAULT_HOTFIX_EXCLUDE = ("CHANGELOG*", "CHANGES*", "HISTORY*", "NEWS*", "docs/**", "doc/**", "*.md", "*.rst")
+
+
 class SignalsSettings(_Section):
     hotfix_window_days: int = Field(7, description="A fix touching the same files within N days marks a hotfix.")
+    hotfix_exclude: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_HOTFIX_EXCLUDE),
+        description="Files whose overlap never makes a hotfix (changelogs, docs): globs; one without '/' "
+        "matches the file name at any depth, 'docs/**' everything under docs/.",
+    )
+    hotfix_share_warn: float = Field(
+        0.2, description="`flow collect git` warns when more than this share of work records get a hotfix outcome."
+    )
     ingest_host: str = Field("127.0.0.1", description="Bind address of `flow ingest serve`.")
     ingest_port: int = Field(8765, description="Port of `flow ingest serve`.")
     ingest_token: str = Field(

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from flowloop.cli.common import console, print_json, progress_bar, repo_of
+from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
 
 collect_app = typer.Typer(help="Mine signals from git history and CI test reports.", no_args_is_help=True)
 
@@ -46,7 +46,7 @@ def git_command(
     with progress_bar("mining git history", disable=as_json) as progress:
         result = collect_git(repo, since=start, progress=progress)
     if as_json:
-        print_json(result.__dict__)
+        print_json({**result.__dict__, "hotfix_share": round(result.hotfix_share, 4)})
         return
     if result.head is None:
         console.print("no commits yet: nothing to mine")
@@ -58,6 +58,8 @@ def git_command(
         f"stored {result.added} new events ({result.duplicates} already there)",
         highlight=False,
     )
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @collect_app.command("junit")

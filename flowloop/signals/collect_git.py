@@ -4,6 +4,10 @@ A team gets signal from day one: every commit is a ``work_record`` (its message 
 description, the files it touched are the answer a planner should give), and history says what
 held up. A commit that was later reverted gets a ``reverted`` outcome; a commit followed within
 ``signals.hotfix_window_days`` by a fix touching any of the same files gets a ``hotfix`` outcome.
+Two rules keep that honest on real history: files matching ``signals.hotfix_exclude``
+(changelogs, docs; nearly every commit touches them) never make the overlap, and a fix is read
+from the subject's wording, not from an issue reference (``Closes #12`` also closes features).
+A hotfix share above ``signals.hotfix_share_warn`` comes back as a warning with the count.
 
 Incremental by a cursor (``.flow/state/collect_git.json``: the last mined HEAD): later runs turn
 only commits not reachable from it into events, but still read the whole history (one streamed
@@ -15,6 +19,7 @@ duplicates anything.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 import re
 from collections import deque
@@ -35,11 +40,29 @@ BATCH = 2000
 
 _REVERTS_SHA = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.IGNORECASE)
 _REVERT_SUBJECT = re.compile(r'^Revert\s+"(.+)"\s*$')
-# A fix: conventional `fix:`/`fix(scope):`, or the words fix/hotfix/bug/patch/regression/broken.
+# A fix: conventional `fix:`/`fix(scope):`, or the words fix/hotfix/bug/patch/regression/broken in
+# the subject. An issue reference ("... (fixes #12)", "Closes #3", "resolves GH-7", any line of the
+# body) names the issue a change closes, feature requests included, so it is removed before the
+# words are read; only a subject that starts "Fix #N" says so itself.
 _FIX = re.compile(
-    r"^(fix|hotfix|bugfix)(\([^)]*\))?!?:|\b(fix(es|ed|ing)?|hot-?fix(es)?|bug(s|fix)?|patch(es|ed)?|regression|broken|typo)\b",
+    r"^(fix|hotfix|bugfix)(\([^)]*\))?!?:|\b(fix(es|ed|ing)?|hot-?fix(es)?|bug(s|fix)?|patch(es|ed)?|regression|broken)\b",
     re.IGNORECASE,
 )
+_ISSUE_REF = re.compile(
+    r"\(?\b(fix(es|ed)?|close[sd]?|resolve[sd]?)\s*:?\s+(([\w.-]+/[\w.-]+)?#\d+|GH-\d+)(\s*,\s*#\d+)*\)?",
+    re.IGNORECASE,
+)
+_LEADING_FIX_REF = re.compile(r"^fix(es|ed)?\s*:?\s+#\d+", re.IGNORECASE)
+MIN_WORK_FOR_SHARE_WARNING = 20
+
+
+def excluded(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``path`` (repository-relative, '/'-separated) matches one of the exclude globs.
+
+    A pattern without '/' matches the file name at any depth (``CHANGELOG*``, ``*.md``); one with
+    '/' matches the whole path from the root, ``*`` crossing folders (``docs/**``)."""
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(path if "/" in p else name, p) for p in patterns)
 
 
 @dataclass
@@ -55,15 +78,21 @@ class CollectResult:
     duplicates: int = 0
     full_scan: bool = True
     details: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hotfix_share(self) -> float:
+        return self.hotfixes / self.work_records if self.work_records else 0.0
 
 
 def is_fix(commit: Commit) -> bool:
-    """Whether a commit is a fix (subject wording or a ``Fixes #N`` line); reverts are not."""
+    """Whether a commit is a fix, by its subject's wording; reverts are not, and neither is a
+    commit whose only "fix" is an issue reference (``Closes #3``, ``(fixes #12)``, a body line)."""
     if commit.subject.startswith(("Revert ", "Reapply ")):
         return False
-    if _FIX.search(commit.subject):
-        return True
-    return bool(re.search(r"^\s*(fix(es|ed)?|closes|resolves)\s+#\d+", commit.message, re.IGNORECASE | re.MULTILINE))
+    if _LEADING_FIX_REF.match(commit.subject):
+        return True  # "Fix #744": the subject's own verb says it fixes
+    return bool(_FIX.search(_ISSUE_REF.sub(" ", commit.subject)))
 
 
 def collect_git(
@@ -92,7 +121,8 @@ def collect_git(
 
     total = int(run_git(root, "rev-list", "--count", "HEAD").strip() or 0)
     window = dt.timedelta(days=repo.settings.signals.hotfix_window_days)
-    miner = _Miner(window, known, result)
+    signals = repo.settings.signals
+    miner = _Miner(window, known, result, tuple(signals.hotfix_exclude))
     with open_store(repo) as store:
         batch: list[EventBase] = []
         for commit in iter_commits(root, ["HEAD"], since):
@@ -106,14 +136,31 @@ def collect_git(
     if progress is not None:
         progress(result.commits_seen, result.commits_seen)
     _write_cursor(repo, result.head, since)
+    result.warnings.extend(_share_warnings(result, signals.hotfix_share_warn, signals.hotfix_window_days))
     return result
+
+
+def _share_warnings(result: CollectResult, limit: float, days: int) -> list[str]:
+    """A hotfix share above ``limit`` usually means the rule misreads this project, not that a
+    fifth of its work failed: say so, with the count, before the weights reach a dataset."""
+    if result.work_records < MIN_WORK_FOR_SHARE_WARNING or result.hotfix_share <= limit:
+        return []
+    return [
+        f"{result.hotfixes} of {result.work_records} work records ({result.hotfix_share:.0%}) got a hotfix "
+        f"outcome, more than signals.hotfix_share_warn ({limit:.0%}); each halves its task's weight. "
+        f"Check which files the fixes share (add them to signals.hotfix_exclude), or shorten "
+        f"signals.hotfix_window_days (now {days})"
+    ]
 
 
 class _Miner:
     """Walks commits oldest first and emits events; keeps only what later commits can refer to."""
 
-    def __init__(self, window: dt.timedelta, known: set[str] | None, result: CollectResult) -> None:
+    def __init__(
+        self, window: dt.timedelta, known: set[str] | None, result: CollectResult, exclude: tuple[str, ...] = ()
+    ) -> None:
         self.window = window
+        self.exclude = exclude
         self.known = known
         self.result = result
         self.commits: dict[str, tuple[str, dt.datetime]] = {}  # sha -> (task, author time)
@@ -185,7 +232,7 @@ class _Miner:
     def _hotfixes(self, fix: Commit) -> list[EventBase]:
         events: list[EventBase] = []
         oldest = fix.author_time - self.window
-        for path in fix.files:
+        for path in self._code_files(fix):
             for when, sha in self.recent.get(path, ()):
                 if sha == fix.sha or sha in self.marked or not (oldest <= when <= fix.author_time):
                     continue
@@ -207,9 +254,13 @@ class _Miner:
                 )
         return events
 
+    def _code_files(self, commit: Commit) -> list[str]:
+        """The files whose overlap can make a hotfix (changelog and docs files excluded)."""
+        return [path for path in commit.files if not excluded(path, self.exclude)]
+
     def _remember(self, commit: Commit) -> None:
         oldest = commit.author_time - self.window
-        for path in commit.files:
+        for path in self._code_files(commit):
             queue = self.recent.setdefault(path, deque())
             queue.append((commit.author_time, commit.sha))
             # Author times are not monotonic across branches, so prune from the left only while old.

@@ -101,13 +101,13 @@ def test_second_run_adds_only_new_commits(git_repo: Path, history: dict[str, str
     again = collect_git(repo)
     assert (again.new_commits, again.added, again.duplicates) == (0, 0, 0)
 
-    # A new fix of docs/parser.md, 2 days after the docs commit: marks an OLD commit as hotfixed.
+    # A new fix of src/csv.py, 1.5 days after the branch commit: marks an OLD commit as hotfixed.
     run_git(git_repo, "checkout", "-q", "main")
-    commit(git_repo, "Bug: broken link in parser docs", {"docs/parser.md": "v2"}, day=22.5)
+    commit(git_repo, "Bug: CSV reader drops the last row", {"src/csv.py": "v2"}, day=22.5)
     third = collect_git(repo)
     assert not third.full_scan and third.new_commits == 1
     assert third.added == 2 and third.duplicates == 0  # the new work record + the old commit's hotfix
-    assert history["docs"] in outcomes(git_repo, "hotfix")
+    assert history["branch"] in outcomes(git_repo, "hotfix")
     with open_store(repo) as store:
         keys = [e.idempotency_key for e in store.query()]
     assert len(keys) == len(set(keys))
@@ -165,3 +165,79 @@ def test_task_ids_and_descriptions() -> None:
     assert task_id("color: &#123; entity", sha) == sha[:12]
     text = "Add X\n\nWhy it matters.\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nSigned-off-by: A <a@b>"
     assert description(text) == "Add X\n\nWhy it matters."
+
+
+def test_changelog_and_docs_overlap_is_not_a_hotfix(git_repo: Path) -> None:
+    repo = init_repo(git_repo).repo
+    feature = commit(git_repo, "Add retries to the client",
+                     {"src/client.py": "v1", "CHANGES.rst": "v1", "docs/api.md": "v1", "pkg/sub/README.md": "v1"}, day=0)
+    docs_only = commit(git_repo, "Add timeouts", {"src/timeouts.py": "v1", "CHANGES.rst": "v2"}, day=1)
+    commit(git_repo, "fix: broken links in the docs",
+           {"CHANGES.rst": "v3", "docs/api.md": "v2", "pkg/sub/README.md": "v2"}, day=2)
+    result = collect_git(repo)
+    assert result.hotfixes == 0  # before: both earlier commits, through CHANGES.rst and docs/
+    commit(git_repo, "Fix retry loop that never stopped", {"src/client.py": "v2", "CHANGES.rst": "v4"}, day=3)
+    collect_git(repo)
+    assert set(outcomes(git_repo, "hotfix")) == {feature}  # the code overlap counts; docs_only stays clean
+    assert docs_only not in outcomes(git_repo, "hotfix")
+
+
+def test_hotfix_exclude_is_configurable(git_repo: Path) -> None:
+    repo = init_repo(git_repo).repo
+    repo.config_path.write_text(repo.config_path.read_text() + '\n[signals]\nhotfix_exclude = ["src/generated/**"]\n')
+    generated = commit(git_repo, "Regenerate the client", {"src/generated/api.py": "v1"}, day=0)
+    changelog = commit(git_repo, "Add a changelog entry", {"CHANGELOG.md": "v1"}, day=1)
+    commit(git_repo, "fix: regenerate after the schema bug", {"src/generated/api.py": "v2", "CHANGELOG.md": "v2"}, day=2)
+    collect_git(init_repo(git_repo).repo)
+    # The configured list replaces the defaults: generated code is excluded, the changelog is not.
+    assert set(outcomes(git_repo, "hotfix")) == {changelog} and generated not in outcomes(git_repo, "hotfix")
+
+
+def test_an_issue_reference_alone_is_not_a_fix(git_repo: Path) -> None:
+    from flowloop.signals.collect_git import is_fix
+    from flowloop.signals.gitlog import Commit
+
+    repo = init_repo(git_repo).repo
+    earlier = [
+        commit(git_repo, "Add the pager", {"src/pager.py": "v1"}, day=0),
+        commit(git_repo, "Add pagination links\n\nCloses #12", {"src/pager.py": "v2"}, day=1),
+        commit(git_repo, "Support streaming bodies (fixes #14)", {"src/pager.py": "v3"}, day=1.5),
+        commit(git_repo, "Resolves #15: page size option", {"src/pager.py": "v4"}, day=2),
+    ]
+    assert collect_git(repo).hotfixes == 0  # before: three "fixes", marking six earlier commits
+    commit(git_repo, "Fix off-by-one in the last page (closes #16)", {"src/pager.py": "v5"}, day=3)
+    assert collect_git(repo).hotfixes == 4  # a real fix marks the earlier work on the file
+    assert set(outcomes(git_repo, "hotfix")) == set(earlier)
+
+    def subject(text: str, message: str = "") -> Commit:
+        return Commit(sha="0" * 40, parents=(), author_time=DAY0, author="a", message=text + "\n\n" + message,
+                      files=())
+
+    assert not is_fix(subject("Add CSV export", "Fixes #31"))
+    assert not is_fix(subject("Closes pallets/click#2001 by adding a flag"))
+    assert is_fix(subject("fix(parser): empty input")) and is_fix(subject("Hotfix for the 2.1 release"))
+    assert is_fix(subject("Fix #744")) and is_fix(subject("Fixes #99: crash when the file is empty"))
+    assert not is_fix(subject('Revert "fix: parser crash"'))
+
+
+def test_an_implausible_hotfix_share_is_a_warning(git_repo: Path) -> None:
+    for i in range(12):
+        commit(git_repo, f"Add module {i}", {f"src/m{i}.py": "v1"}, day=i)
+        commit(git_repo, f"fix: crash in module {i}", {f"src/m{i}.py": "v2"}, day=i + 0.5)
+    repo = init_repo(git_repo).repo
+    out = CliRunner().invoke(app, ["-C", str(git_repo), "collect", "git"])
+    assert out.exit_code == 0 and "warning: 12 of 24 work records (50%) got a hotfix outcome" in out.stderr, out.output
+    assert "signals.hotfix_exclude" in out.stderr
+    (repo.state_dir / "collect_git.json").unlink()  # a full rescan (idempotent) reports the same
+    result = collect_git(repo)
+    assert (result.hotfixes, result.work_records, result.hotfix_share) == (12, 24, 0.5)
+    assert result.warnings[0].startswith("12 of 24 work records (50%)")
+    assert result.added == 0  # nothing stored twice
+
+
+def test_a_plausible_share_is_quiet(git_repo: Path) -> None:
+    for i in range(24):
+        commit(git_repo, f"Add module {i}", {f"src/m{i}.py": "v1"}, day=i)
+    commit(git_repo, "fix: crash in module 23", {"src/m23.py": "v2"}, day=24)
+    result = collect_git(init_repo(git_repo).repo)
+    assert result.hotfixes == 1 and result.warnings == []
