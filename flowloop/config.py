@@ -194,6 +194,14 @@ class EvalSettings(_Section):
     )
 
 
+class RenderSettings(_Section):
+    max_lines: int = Field(
+        150, ge=20, description="Lines `flow render` may write into CLAUDE.md / AGENTS.md / a Cursor rule "
+        "(markers included). Claude Code loads CLAUDE.md whole; rules get ignored past ~400 lines.",
+    )
+    lines_per_document: int = Field(8, ge=1, description="Facts taken from one evergreen document at most.")
+
+
 class LoopSettings(_Section):
     min_new_sft_examples: int = Field(10, description="New SFT examples needed before SFT retrains.")
     min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
@@ -223,6 +231,7 @@ class Settings(_Section):
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -117,3 +117,7 @@ class LockError(FlowError):
     """Another run holds the lock."""
 
     exit_code = 2
+
+
+class AgentFileError(FlowError):
+    """An agent instruction file (CLAUDE.md, AGENTS.md, a Cursor rule) cannot be updated safely."""

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "train",
     "models",
     "ask",
+    "render",
 ]
 
 class FlowGroup(TyperGroup):
