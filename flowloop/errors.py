@@ -121,3 +121,7 @@ class LockError(FlowError):
 
 class AgentFileError(FlowError):
     """An agent instruction file (CLAUDE.md, AGENTS.md, a Cursor rule) cannot be updated safely."""
+
+
+class ExportError(FlowError):
+    """A model version cannot be exported (bad format, occupied output folder, no chat template)."""

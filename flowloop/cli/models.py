@@ -9,7 +9,10 @@ and the log records that it did. Nothing here imports torch.
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -126,3 +129,35 @@ def rollback_cmd(
         return
     err_console.print(f"rolled back {entry.previous}", highlight=False)
     console.print(f"current: {entry.version or 'none (the base model answers)'}")
+
+
+@models_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    version: str = typer.Argument(..., help="The version to export (vN, current, latest)."),
+    fmt: str = typer.Option(..., "--format", help="hf (merged safetensors), vllm (adapter + serve command) or "
+                            "ollama (merged weights + Modelfile)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder to create (default: "
+                                          ".flow/state/exports/vN-FORMAT); must not exist or be empty."),
+    dtype: str = typer.Option("auto", "--dtype", help="Weights of merged exports: auto (the base's), fp32, bf16, fp16."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Export a version for use outside flowloop, and print the command that serves it."""
+    from flowloop.specialist.export import export_model
+
+    repo = repo_of(ctx)
+    with console.status(f"exporting {version} ({fmt})", spinner="dots") if not as_json else _nothing():
+        result = export_model(repo, version, fmt, output=output, dtype=dtype)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(f"exported {result.version} as {result.format} to {result.path} "
+                  f"({len(result.files)} files; base {result.base_model})", highlight=False)
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(result.command, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
