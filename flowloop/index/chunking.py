@@ -118,14 +118,16 @@ def _blocks(text: str, fmt: str) -> list[str]:
     fence: str | None = None
     lines = text.splitlines()
     for i, line in enumerate(lines):
+        stripped = line.strip()
+        if fence is not None:
+            current.append(line)
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = None  # the closing fence (a colon fence ":::" included)
+            continue
         marker = _FENCE.match(line) or _MYST_COLON_FENCE.match(line)
         if marker:
-            token = marker.group(1)
-            if fence is None:
-                fence = token
-            elif line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-                fence = None
-        if line.strip() or fence is not None:
+            fence = marker.group(1)
+        if stripped:
             current.append(line)
             continue
         nxt = next((later for later in lines[i + 1 :] if later.strip()), "")

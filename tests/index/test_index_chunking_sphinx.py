@@ -133,3 +133,11 @@ def test_long_section_packs_under_one_heading(tmp_path: Path, minilm_dir: Path) 
     assert out.exit_code == 0, out.output
     assert out.stdout.endswith("\n") and not out.stdout.endswith("\n\n")
     assert "1 document," in out.stderr and "1 documents" not in out.stderr
+
+
+def test_colon_fences_stay_whole(minilm_dir: Path) -> None:
+    note = ":::{note}\nFirst paragraph of the note.\n\nSecond paragraph of the note.\n:::"
+    body = "# Guide\n\n## Setup\n\n" + "Intro words here. " * 12 + "\n\n" + note + "\n\n" + "Closing words. " * 12 + "\n"
+    chunks = chunk_text("Guide", body, "md", counter_for(minilm_dir), max_tokens=60)
+    holding = [c.text for c in chunks if "First paragraph of the note" in c.text]
+    assert len(holding) == 1 and note in holding[0]

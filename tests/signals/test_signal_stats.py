@@ -80,7 +80,7 @@ def test_stats_numbers(store_repo: FlowRepo, monkeypatch: pytest.MonkeyPatch) ->
     assert stats.weeks == ("2025-W10", "2025-W11")
     # The two documents that yield training examples: the stub and the superseded one do not.
     assert (stats.sft.have, stats.sft.threshold, stats.sft.ready) == (2, 3, False)
-    assert "needs 1 more documents" in stats.sft.next_step and "flow pilr new" in stats.sft.next_step
+    assert "needs 1 more document:" in stats.sft.next_step and "flow pilr new" in stats.sft.next_step
     assert (stats.dpo.have, stats.dpo.threshold, stats.dpo.ready) == (5, 10, False)
     assert "flow signal prefer" in stats.dpo.next_step
     data = stats.to_dict(by_week=False)
@@ -106,8 +106,15 @@ def test_sources_count_toward_sft(store_repo: FlowRepo) -> None:
                                          f"to {name} the tool in enough words to train on.\n", encoding="utf-8")
     config = store_repo.flow_dir / "config.toml"
     config.write_text(config.read_text() + '\n[[sources]]\nglob = "docs/*.md"\ntype = "evergreen"\n')
-    stats = signal_stats(FlowRepo(store_repo.root))
+    repo = FlowRepo(store_repo.root)
+    stats = signal_stats(repo)
     assert stats.sft.have == 3
+    # The report, before any dataset is built, shows the same count (it said "no PILRs yet").
+    from flowloop.evaluate.report import gather, threshold_chart
+
+    data = gather(repo)
+    assert data.counts["sft_documents"] == 3 and data.thresholds == {"sft": 50, "dpo": 200}
+    assert "counted from the current inputs" in threshold_chart(data)
 
 
 def test_empty_store_uses_seed_defaults(store_repo: FlowRepo) -> None:
