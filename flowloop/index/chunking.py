@@ -207,26 +207,34 @@ def _split_long(text: str, max_tokens: int, counter: Counter, fmt: str = "md") -
     return [p.strip("\n") for p in pieces if p.strip()]
 
 
-def chunk_text(title: str, text: str, fmt: str, counter: Counter, max_tokens: int) -> list[Chunk]:
-    """Chunks of one document body. ``fmt`` is ``md``, ``rst`` or ``txt`` (one section).
-
-    Sphinx navigation (labels, toctrees, ``currentmodule``...) is removed first
-    (``markup.py``); a section with nothing left but directive headers is not a chunk.
-    """
+def document_sections(title: str, text: str, fmt: str) -> list[tuple[str, str]]:
+    """``(heading, body)`` of every section worth retrieving or training on: Sphinx navigation
+    removed, sections with nothing left dropped, the title heading left out of the path (every
+    chunk carries the title). The index and the dataset's documentation sections both use it."""
     if fmt == "rst":
         sections = [(path, clean_rst(body)) for path, body in rst_sections(text)]
     elif fmt == "md":
         sections = [(path, clean_markdown(body)) for path, body in markdown_sections(text)]
     else:
         sections = [([], text.strip())]
-    chunks: list[Chunk] = []
+    out = []
     for path, body in sections:
         if not body or not has_content(body, fmt):
             continue
-        # The document title as the top heading adds nothing: every chunk carries the title.
         if path and path[0].strip().lower() == title.strip().lower():
             path = path[1:]
-        heading = " > ".join(path)
+        out.append((" > ".join(path), body))
+    return out
+
+
+def chunk_text(title: str, text: str, fmt: str, counter: Counter, max_tokens: int) -> list[Chunk]:
+    """Chunks of one document body. ``fmt`` is ``md``, ``rst`` or ``txt`` (one section).
+
+    Sphinx navigation (labels, toctrees, ``currentmodule``...) is removed first
+    (``markup.py``); a section with nothing left but directive headers is not a chunk.
+    """
+    chunks: list[Chunk] = []
+    for heading, body in document_sections(title, text, fmt):
         for piece in _split_long(body, max_tokens, counter, fmt):
             chunks.append(Chunk(ord=len(chunks), heading=heading, text=piece, tokens=counter.count(piece)))
     if not chunks:

@@ -71,10 +71,11 @@ def doc_sections(repo: FlowRepo) -> list[DocSection]:
     """Sections of every file matched by ``[[sources]]``, in path order.
 
     Files are read and split exactly as the index reads them (``flowloop.index``'s source
-    reader and heading chunker), so a section here is a chunk heading there. A glob that
-    matches nothing is not an error here (the index reports it).
+    reader and ``document_sections``: Sphinx labels and navigation dropped), so a section here
+    is a chunk heading there. A glob that matches nothing is not an error here (the index
+    reports it).
     """
-    from flowloop.index.chunking import markdown_sections, rst_sections
+    from flowloop.index.chunking import document_sections
     from flowloop.index.sources import read_source_file
 
     settings = repo.settings
@@ -87,18 +88,8 @@ def doc_sections(repo: FlowRepo) -> list[DocSection]:
     sections: list[DocSection] = []
     for rel, (path, doc_type) in sorted(found.items()):
         doc = read_source_file(repo, path, doc_type, settings.pilr.max_file_bytes)
-        if doc.fmt == "rst":
-            parts = rst_sections(doc.body)
-        elif doc.fmt == "md":
-            parts = markdown_sections(doc.body)
-        else:
-            parts = [([], doc.body.strip())]
-        for heading_path, body in parts:
-            # The title as the top heading adds nothing (as in the index's chunks).
-            if heading_path and heading_path[0].strip().lower() == doc.title.strip().lower():
-                heading_path = heading_path[1:]
-            if body.strip():
-                sections.append(DocSection(rel, doc.title, " > ".join(heading_path), body.strip(), doc_type))
+        for heading, body in document_sections(doc.title, doc.body, doc.fmt):
+            sections.append(DocSection(rel, doc.title, heading, body.strip(), doc_type))
     return sections
 
 

@@ -7,6 +7,7 @@ and the chunks of one long section print under one heading.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from flowloop.index.api import build_index, context_pack
 from flowloop.index.chunking import Chunk, chunk_text
 from flowloop.index.render import chunk_section
 from flowloop.index.tokens import counter_for
+from flowloop.repo import FlowRepo
 from index_kb import make_repo  # type: ignore[import-not-found]
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -141,3 +143,18 @@ def test_colon_fences_stay_whole(minilm_dir: Path) -> None:
     chunks = chunk_text("Guide", body, "md", counter_for(minilm_dir), max_tokens=60)
     holding = [c.text for c in chunks if "First paragraph of the note" in c.text]
     assert len(holding) == 1 and note in holding[0]
+
+
+def test_dataset_sections_of_sphinx_sources_skip_navigation(tmp_path: Path) -> None:
+    """The dataset reads documentation sources as the index does: no question about a toctree."""
+    from flowloop.pipeline.inputs import doc_sections
+
+    repo = make_repo(tmp_path / "docs", docs=[], sources=False)
+    (repo.root / "docs").mkdir()
+    for name in ("click_parameters.md", "click_index.rst", "click_api_head.md"):
+        shutil.copy(FIXTURES / name, repo.root / "docs" / name)
+    config = repo.config_path.read_text()
+    repo.config_path.write_text(config + '\n[[sources]]\nglob = "docs/*"\ntype = "evergreen"\n')
+    sections = doc_sections(FlowRepo(repo.root))
+    assert sections and not any(LABEL.search(s.text) or any(w in s.text for w in NAVIGATION) for s in sections)
+    assert ("docs/click_api_head.md", "Decorators") not in {(s.path, s.heading) for s in sections}
