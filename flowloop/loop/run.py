@@ -145,9 +145,9 @@ def _stage_train(repo: FlowRepo, pass_name: str, dataset: dict[str, Any], progre
     if not ready["ready"]:
         from flowloop.pipeline.thresholds import readiness_of
 
-        step = readiness_of(pass_name, ready["count"], ready["threshold"]).next_step
-        return {"trained": False, "message": f"{pass_name.upper()}: below threshold ({ready['count']} of "
-                f"{ready['threshold']} {unit_of(pass_name)}); {step}"}
+        below = readiness_of(pass_name, ready["count"], ready["threshold"])
+        return {"trained": False, "message": f"{pass_name.upper()}: below threshold ({below.have} of "
+                f"{below.threshold} {below.unit}); {below.next_step}"}
     if last is not None and count < needed:
         return {"trained": False, "message": f"{pass_name.upper()}: {count} new {unit} since {last} (needs {needed})"}
     cap = loop.sft_max_steps if pass_name == "sft" else loop.dpo_max_steps
@@ -157,12 +157,6 @@ def _stage_train(repo: FlowRepo, pass_name: str, dataset: dict[str, Any], progre
     if result.data.get("warning"):
         message += f"; warning: {result.data['warning']}"
     return {"trained": True, "version": result.version, "new": count, "message": message}
-
-
-def unit_of(pass_name: str) -> str:
-    from flowloop.pipeline.thresholds import pass_threshold
-
-    return pass_threshold(pass_name).unit
 
 
 def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
