@@ -19,7 +19,7 @@ import re
 # Directives whose whole block is navigation or build control.
 NAVIGATION = frozenset({
     "toctree", "contents", "currentmodule", "module", "index", "meta", "highlight", "tabularcolumns",
-    "include", "rst-class", "only", "sectionauthor", "codeauthor", "default-role", "default-domain",
+    "include", "rst-class", "sectionauthor", "codeauthor", "default-role", "default-domain",
 })
 
 _MYST_LABEL = re.compile(r"^\s{0,3}\(([^()\s]+)\)=\s*$")

@@ -177,7 +177,11 @@ def render_agent_file(repo: FlowRepo, target: str, check: bool = False, max_line
     new = splice(existing, block, path, prefix)
     changed = new != existing
     if changed:
-        atomic_write_text(path, new)
+        try:
+            atomic_write_text(path, new)
+        except OSError as exc:
+            raise AgentFileError(f"cannot write: {exc.strerror or exc}", path=path,
+                                 hint="check the folder's permissions; the file was left as it was") from exc
     return RenderResult(target, path, changed, False, cited, block.count("\n"), left_out)
 
 

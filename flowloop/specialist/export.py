@@ -96,6 +96,10 @@ def export_model(
         if target.exists():
             target.rmdir()  # empty (checked above)
         os.replace(work, target)
+    except OSError as exc:  # disk full, permissions: nothing is left behind, and the user is told
+        shutil.rmtree(work, ignore_errors=True)
+        raise ExportError(f"could not write the export: {exc.strerror or exc}", path=target,
+                          hint="check the free space and permissions of the output folder") from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
