@@ -196,6 +196,20 @@ def _planning_table(results: list[EvalResult]) -> str:
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 
+def threshold_steps(data: ReportData) -> str:
+    """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
+    from flowloop.pipeline.thresholds import PASSES, readiness_of
+
+    items = []
+    for name, spec in PASSES.items():
+        if name not in data.thresholds:
+            continue
+        ready = readiness_of(name, int(data.counts.get(spec.field, 0)), data.thresholds[name])
+        if not ready.ready:
+            items.append(f"<li>{escape(name.upper())}: {escape(ready.next_step)}</li>")
+    return f"<ul class=\"next-steps\">{''.join(items)}</ul>" if items else ""
+
+
 def render(data: ReportData, generated: str) -> str:
     loop = data.loop
     loop_line = ""
@@ -216,6 +230,7 @@ td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} capt
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
+{threshold_steps(data)}
 {body}
 </body></html>
 """
