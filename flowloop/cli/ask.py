@@ -62,7 +62,7 @@ def serve_model_cmd(
     ctx: typer.Context,
     model: str = typer.Option("current", "--model", help="base, current or vN."),
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (default: inference.serve_host)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default: inference.serve_port)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: inference.serve_port)."),
 ) -> None:
     """Serve a model at /v1/chat/completions (OpenAI-compatible) until interrupted."""
     import uvicorn

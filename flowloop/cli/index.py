@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_command(
         ctx: typer.Context,
-        port: Optional[int] = typer.Option(None, "--port", help="Listen on 127.0.0.1:PORT (0: any free port) "
+        port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Listen on 127.0.0.1:PORT (0: any free port) "
                                            "instead of the unix socket .flow/state/warm.sock."),
     ) -> None:
         """Keep the index and the embedder warm for agent hooks (address recorded in .flow/state/warm.json)."""
