@@ -46,9 +46,12 @@ def utcnow() -> dt.datetime:
 
 
 class EventBase(BaseModel):
-    """Fields every event has. ``idempotency_key`` defaults to a hash of the content."""
+    """Fields every event has. ``idempotency_key`` defaults to a hash of the content.
 
-    model_config = ConfigDict(extra="forbid")
+    No number may be NaN or infinite: strict JSON cannot carry them, so one stored would break
+    every export and ``--json`` listing after it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -155,7 +158,7 @@ class OutcomeEvent(EventBase):
 
 
 class Candidate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str
     score: float

@@ -28,8 +28,9 @@ from flowloop.signals.events import KINDS, EventBase, parse_event
 from flowloop.signals.migrate import ensure_schema
 from flowloop.signals.schema import COMMON_COLUMNS, events
 
-# Never scrubbed: identifiers and hashes the store itself relies on.
-_VERBATIM = frozenset({"id", "kind", "idempotency_key", "created_at", "schema_version"})
+# Never scrubbed: identifiers and hashes the store itself relies on. (``idempotency_key`` is
+# chosen by the client and may quote anything, so it is scrubbed, see ``_safe_key``.)
+_VERBATIM = frozenset({"id", "kind", "created_at", "schema_version"})
 _COMMON = frozenset(COMMON_COLUMNS)
 
 
@@ -73,6 +74,7 @@ def _scrubbed(event: EventBase) -> tuple[EventBase, dict[str, Any]]:
     """The scrubbed event and its JSON form (one dump serves both the check and the row)."""
     data = event.model_dump(mode="json")
     cleaned = {key: value if key in _VERBATIM else scrub_value(value) for key, value in data.items()}
+    cleaned["idempotency_key"] = _safe_key(data["idempotency_key"])
     if cleaned == data:
         return event, data
     try:
@@ -80,6 +82,19 @@ def _scrubbed(event: EventBase) -> tuple[EventBase, dict[str, Any]]:
         return parse_event(cleaned, where=f"event {event.id} (after redacting secrets)"), cleaned
     except SignalError as exc:
         raise SignalError(exc.message, field=exc.field, hint="the event differs only in secrets; drop it") from exc
+
+
+def _safe_key(key: str) -> str:
+    """The key with secrets redacted, plus a hash of the original so that two keys differing
+    only in their secret stay two keys (and a retry of the same one still dedupes)."""
+    import hashlib
+
+    from flowloop.scrub import scrub
+
+    cleaned = scrub(key)
+    if cleaned == key:
+        return key
+    return f"{cleaned}#{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 class SignalStore:
@@ -199,6 +214,12 @@ class SignalStore:
         return written
 
 
+def store_exists(repo: FlowRepo) -> bool:
+    """Whether there is a store to read: a configured URL, or the default SQLite file. A read
+    (``flow signal list``) must not create the database and its folders."""
+    return bool(repo.settings.database_url.strip()) or (repo.state_dir / "signals.db").exists()
+
+
 def open_store(repo: FlowRepo) -> SignalStore:
     """The repository's store: ``settings.database_url`` if set, else ``.flow/state/signals.db``."""
     settings = repo.settings
@@ -251,7 +272,7 @@ def _to_event(row: Any) -> EventBase:
     return parse_event(data, where=f"stored event {row['id']}")
 
 
-def _kinds(kind: str | Sequence[str]) -> list[str]:
+def check_kinds(kind: str | Sequence[str]) -> list[str]:
     wanted = [kind] if isinstance(kind, str) else list(kind)
     for name in wanted:
         if name not in KINDS:
@@ -268,7 +289,7 @@ def _filters(
 ) -> list[Any]:
     where: list[Any] = []
     if kind is not None:
-        where.append(events.c.kind.in_(_kinds(kind)))
+        where.append(events.c.kind.in_(check_kinds(kind)))
     if task is not None:
         where.append(events.c.task == task)
     if since is not None:
