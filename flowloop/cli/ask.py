@@ -54,8 +54,9 @@ def ask_cmd(
         return
     console.print(answer.text, highlight=False, markup=False)
     cited = ", ".join(str(d.get("id")) for d in answer.documents) or "none"
-    err_console.print(f"[dim]{answer.model} via {answer.backend}, role {answer.role}; context: {cited}"
-                      f"{'; ' + answer.context_note if answer.context_note else ''}[/dim]", highlight=False)
+    note = f"{answer.model} via {answer.backend}, role {answer.role}; context: {cited}" + (
+        f"; {answer.context_note}" if answer.context_note else "")
+    err_console.print(note, style="dim", highlight=False)
 
 
 def serve_model_cmd(
