@@ -62,3 +62,33 @@ def test_signal_list_creates_nothing(tmp_path) -> None:
     assert out.exit_code == 0 and "no events" in out.output
     assert sorted(p.relative_to(repo.root) for p in repo.root.rglob("*")) == before
     assert not (repo.state_dir / "signals.db").exists()
+
+
+def test_import_memory_stays_below_the_file_size(tmp_path) -> None:
+    """A 100 MB import once peaked at ~640 MB: every line and event was held at once."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "events.jsonl"
+    with path.open("w") as fh:
+        for i in range(16_000):
+            fh.write(json.dumps({"kind": "correction", "task": f"T-{i}", "agent": "a" * 400, "correction": "b" * 400,
+                                 "context": "c" * 200, "idempotency_key": f"k{i}"}) + "\n")
+    size_mb = path.stat().st_size / 2**20
+    script = (
+        "import resource, sys\nfrom pathlib import Path\nfrom flowloop.repo import init_repo\n"
+        "from flowloop.signals.api import import_events\n"
+        "repo = init_repo(Path(sys.argv[1])).repo\n"
+        "import_events(repo, Path(sys.argv[4]))  # warm: imports, engine, migrations\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "r = import_events(init_repo(Path(sys.argv[3])).repo, Path(sys.argv[2]))\n"
+        "print(r.added, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)\n"
+    )
+    small = tmp_path / "one.jsonl"
+    small.write_text(path.read_text().splitlines()[0] + "\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "warm"), str(path), str(tmp_path / "p"), str(small)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    added, grew_mb = done.stdout.split()
+    assert int(added) == 16_000
+    assert float(grew_mb) < size_mb, (grew_mb, size_mb)
