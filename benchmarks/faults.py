@@ -78,7 +78,7 @@ def example_repo(parent: Path) -> Path:
     """The bundled example copied (without state) and its shipped signals imported."""
     root = parent / f"ledgerline-{uuid.uuid4().hex[:6]}"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("state"))
-    done = flow(root, "signal", "import", ".flow/signals/events.jsonl")
+    done = flow(root, "signal", "import", str(root / ".flow" / "signals" / "events.jsonl"))
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
     return root
