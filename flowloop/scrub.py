@@ -38,8 +38,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "url_password",
         re.compile(
-            r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\[\]]*:)(?!\[REDACTED)[^\s]+?"
-            r"(?=@[^\s@/]+(?:[/:?#]|\s|$)(?!\S*@))"
+            r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\[\]]{0,256}:)(?!\[REDACTED)\S{1,256}?"
+            r"(?=@[^\s@/]{1,256}(?:[/:?#]|\s|$)(?!\S{0,256}@))"  # bounded: no quadratic scans
         ),
     ),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")),

@@ -3,7 +3,9 @@
 A hook must answer within about a second and a cold process cannot load an embedder and an index
 that fast on every prompt, so ``flow serve`` keeps one :class:`Retriever` in memory behind a tiny
 HTTP API (stdlib only) on a unix socket (``.flow/state/warm.sock``; owner-only by file mode) or a
-localhost port, and records its address in ``.flow/state/warm.json``. The client,
+localhost port, and records its address in ``.flow/state/warm.json``. Every prompt goes to
+that address and its answer is injected into the agent, so the client reaches only the user's
+own local server, never one a repository file names (see :func:`_address`). The client,
 :func:`warm_context`, imports nothing heavy and returns ``None`` on any failure (no server, a
 stale address, a timeout, a bad answer): a hook then simply injects nothing.
 
