@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,7 +244,8 @@ def test_a_warm_server_that_never_answers_is_abandoned(project: FlowRepo) -> Non
     listener.listen(8)
     try:
         port = listener.getsockname()[1]
-        project.state_path("warm.json").write_text(json.dumps({"pid": 0, "url": f"http://127.0.0.1:{port}"}))
+        # A live pid of this user: the warm path trusts only such a record (see index/warm.py).
+        project.state_path("warm.json").write_text(json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{port}"}))
         response = handle_hook(project, "UserPromptSubmit", payload(project, "user_prompt_submit.json"), timeout_s=0.3)
         assert response.output is None and response.problems
         done = run_hook(project.root, "user-prompt-submit", json.dumps(payload(project, "user_prompt_submit.json")))
