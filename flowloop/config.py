@@ -92,7 +92,8 @@ class SignalsSettings(_Section):
         "FLOW_SIGNALS__INGEST_TOKEN; never commit it).",
     )
     hook_context_timeout_s: float = Field(
-        0.8, description="Seconds a SessionStart/UserPromptSubmit hook waits for a context pack."
+        0.0, description="Most seconds a SessionStart/UserPromptSubmit hook spends on its context pack "
+        "before answering without it (0: as long as the agent's timeout for the hook allows)."
     )
     busy_timeout_ms: int = Field(
         30_000, description="How long a SQLite writer waits for the lock before retrying (ms)."
