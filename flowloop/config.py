@@ -298,7 +298,8 @@ DEFAULT_CONFIG_TOML = """\
 name = "{name}"
 description = ""
 
-# Existing documentation indexed in place, with the PILR type it counts as.
+# Existing documentation indexed in place, with the PILR type it counts as, dated from git.
+# Add entries with `flow source add 'docs/**/*.md' --type evergreen` (see `flow source list`).
 # [[sources]]
 # glob = "docs/adr/*.md"
 # type = "evergreen"

@@ -251,8 +251,10 @@ class Retriever:
         allowed = {doc_id for doc_id, ok in zip(reader.doc_ids, mask) if ok}
         future: frozenset[str] = frozenset()
         if as_of is not None:
-            cutoff = (as_of.date() if isinstance(as_of, dt.datetime) else as_of).isoformat()
-            future = frozenset(d.id for d in reader.documents.values() if d.created is not None and d.created > cutoff)
+            from flowloop.index.as_of import created_after, cutoff_key
+
+            cutoff = cutoff_key(as_of)
+            future = frozenset(d.id for d in reader.documents.values() if created_after(d.created, cutoff))
         pack = build_pack(reader, task, candidates, vector, self.settings, budget, self.counter, allowed,
                           include_archived, future)
         if log:
