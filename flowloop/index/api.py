@@ -268,6 +268,10 @@ class Retriever:
     # -- documents -----------------------------------------------------------------------------
     def list_documents(self, type: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Indexed documents (id, type, status, title, path, created, chunks), sorted by id."""
+        if type is not None and type not in PILR_TYPES:
+            raise QueryError(f"unknown type {type!r}", field="type", hint=f"use one of: {', '.join(PILR_TYPES)}")
+        if status is not None and status not in EVERY_STATUS:
+            raise QueryError(f"unknown status {status!r}", field="status", hint=f"use one of: {', '.join(EVERY_STATUS)}")
         docs = sorted(self.reader.documents.values(), key=lambda d: d.id)
         return [
             {"id": d.id, "type": d.type, "status": d.status, "title": d.title, "path": d.path,
