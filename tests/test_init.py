@@ -123,8 +123,10 @@ def test_init_outside_git_warns(tmp_path: Path) -> None:
 
 def test_committed_files_follow_the_umask_and_empty_folders_are_committable(git_repo: Path) -> None:
     import stat
+    import subprocess
 
-    from conftest import git  # type: ignore[import-not-found]
+    def git(cwd: Path, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
     with _with_umask(0o022):
         assert runner.invoke(app, ["-C", str(git_repo), "init"]).exit_code == 0
