@@ -155,9 +155,14 @@ def test_doctor_shows_what_the_agent_would_see(indexed: FlowRepo, tmp_path: Path
     assert "s of 30s, exit 0" in out  # timing against the installed timeout
     assert "sample prompt: Decimal or float for money?" in out
     assert "injects" in out and "the model would get:" in out and "id: evg-money-decimal" in out
-    # The sample is not real usage: no retrieval event was logged for it.
-    pending = indexed.state_dir / "usage.pending.jsonl"
+    # The sample is not real usage: no retrieval event was logged for it; a real prompt's is.
+    from flowloop.index.usage import pending_path
+
+    pending = pending_path(indexed)
     assert not pending.exists() or "flow-hooks-doctor" not in pending.read_text()
+    real = prompt_payload(indexed, "Decimal or float for money?")
+    assert handle_hook(indexed, "UserPromptSubmit", real, timeout_s=20).context
+    assert real["session_id"] in pending.read_text() and "flow-hooks-doctor" not in pending.read_text()
 
     (indexed.state_dir / "index" / "CURRENT").unlink()  # the index went away
     broken = runner.invoke(app, ["-C", str(indexed.root), "hooks", "doctor"])
