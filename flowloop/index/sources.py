@@ -158,10 +158,12 @@ def git_dates(root: Path, paths: list[str]) -> dict[str, tuple[dt.datetime, dt.d
 
     if not paths:
         return {}
+    # Thousands of docs would overflow the argument list: then walk every commit's names instead.
+    pathspec = ["--", *paths] if sum(len(p) + 1 for p in paths) < 100_000 else []
     try:
         done = subprocess.run(
             ["git", "-c", "core.quotePath=false", "-C", str(root), "log", "--no-renames", "--relative",
-             "--name-only", "--format=%x1e%cI", "--", *paths],
+             "--name-only", "--format=%x1e%cI", *pathspec],
             capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired):
