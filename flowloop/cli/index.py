@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         port: Optional[int] = typer.Option(None, "--port", help="Listen on 127.0.0.1:PORT (0: any free port) "
                                            "instead of the unix socket .flow/state/warm.sock."),
     ) -> None:
-        """Keep the index and the embedder warm for agent hooks (address recorded in .flow/state/warm.json)."""
+        """Optional: keep the index and the embedder warm for agent hooks, which work without it (address in .flow/state/warm.json)."""
         import signal
 
         from flowloop.index.warm import serve
