@@ -70,6 +70,9 @@ def install_command(
                       f"{'y' if result.duplicates_removed == 1 else 'ies'}", highlight=False)
     console.print("No server is needed: the hooks build the context pack themselves (`flow serve` makes it faster). "
                   "Check with `flow hooks doctor`.", highlight=False)
+    if agent == "claude-code" and not local and result.changed:
+        console.print(f"note: {where} is usually committed, and the command names this machine's flow program; "
+                      "for hooks of your own only, uninstall and use --local (.claude/settings.local.json).", highlight=False)
     if agent == "codex":
         console.print(escape(CODEX_NOTE), highlight=False)
 
