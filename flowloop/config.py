@@ -115,7 +115,8 @@ class SignalsSettings(_Section):
         "FLOW_SIGNALS__INGEST_TOKEN; never commit it).",
     )
     hook_context_timeout_s: float = Field(
-        0.8, gt=0, description="Seconds a SessionStart/UserPromptSubmit hook waits for a context pack."
+        0.0, ge=0, description="Most seconds a SessionStart/UserPromptSubmit hook spends on its context pack "
+        "before answering without it (0: as long as the agent's timeout for the hook allows)."
     )
     busy_timeout_ms: int = Field(
         30_000, ge=0, description="How long a SQLite writer waits for the lock before retrying (ms)."
@@ -407,7 +408,8 @@ DEFAULT_CONFIG_TOML = """\
 name = "{name}"
 description = ""
 
-# Existing documentation indexed in place, with the PILR type it counts as.
+# Existing documentation indexed in place, with the PILR type it counts as, dated from git.
+# Add entries with `flow source add 'docs/**/*.md' --type evergreen` (see `flow source list`).
 # [[sources]]
 # glob = "docs/adr/*.md"
 # type = "evergreen"

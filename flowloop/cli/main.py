@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "loop",
     "report",
     "index",
+    "source",
     "mcp",
     "train",
     "models",

@@ -21,7 +21,7 @@ import pytest
 
 from flowloop.errors import ConfigError
 from flowloop.index.warm import request, warm_context
-from flowloop.integrations.claude_hooks import handle_hook
+from flowloop.integrations.hooks import handle_hook
 from flowloop.repo import FlowRepo, init_repo
 
 FLOW = str(Path(sys.executable).with_name("flow"))

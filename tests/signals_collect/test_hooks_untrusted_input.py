@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flowloop.errors import CollectorError
-from flowloop.integrations.claude_hooks import handle_hook
+from flowloop.integrations.hooks import handle_hook
 from flowloop.integrations.transcript import read_bounded, read_transcript
 from flowloop.repo import FlowRepo, init_repo
 
