@@ -14,7 +14,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 from flowloop.errors import ConfigError
 
@@ -22,9 +23,28 @@ PilrTypeName = Literal["ephemeral", "evergreen", "cumulative"]
 
 
 class _Section(BaseModel):
-    """A table of the config file: unknown keys are errors, so typos never pass silently."""
+    """A table of the config file: unknown keys are errors, so typos never pass silently.
 
-    model_config = ConfigDict(extra="forbid")
+    Numbers are range-checked: a field may declare its bounds (``ge=1``); an integer that
+    declares none must still be at least 0 (or its own negative sentinel default, like
+    ``max_steps = -1``), and no float may be NaN or infinite. So ``FLOW_INDEX__RRF_K=-1`` is an
+    error naming the setting, never a ZeroDivisionError deep inside retrieval.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _default_lower_bound(cls, value: Any, info: ValidationInfo) -> Any:
+        if type(value) is not int or info.field_name is None:
+            return value
+        spec = cls.model_fields[info.field_name]
+        if any(isinstance(m, (annotated_types.Ge, annotated_types.Gt)) for m in spec.metadata):
+            return value  # its own bound was checked already
+        floor = min(0, spec.default) if isinstance(spec.default, int) else 0
+        if value < floor:
+            raise ValueError(f"must be at least {floor}, not {value}")
+        return value
 
 
 class ProjectSettings(_Section):
@@ -42,11 +62,11 @@ class SourceSettings(_Section):
 
 
 class PilrSettings(_Section):
-    max_file_bytes: int = Field(512_000, description="Documents larger than this are refused.")
+    max_file_bytes: int = Field(512_000, ge=1, description="Documents larger than this are refused.")
     review_similarity: float = Field(
         0.25, description="TF-IDF cosine at which cumulative entries count as the same pattern."
     )
-    review_min_cluster: int = Field(3, description="Recurring entries needed to suggest a promotion.")
+    review_min_cluster: int = Field(3, ge=2, description="Recurring entries needed to suggest a promotion.")
 
 
 class IndexSettings(_Section):
@@ -55,11 +75,11 @@ class IndexSettings(_Section):
         description="Dense model: the packaged default, a local path, or a cached HF name.",
     )
     reranker: str = Field("", description="Optional cross-encoder (path or cached name); empty = off.")
-    rerank_top: int = Field(50, description="Candidates passed to the reranker.")
+    rerank_top: int = Field(50, ge=1, description="Candidates passed to the reranker.")
     lexical_weight: float = Field(1.0, description="Weight of BM25 ranks in reciprocal-rank fusion.")
     dense_weight: float = Field(1.0, description="Weight of dense ranks in reciprocal-rank fusion.")
     rrf_k: int = Field(
-        20, description="Reciprocal-rank fusion constant (20 beat the textbook 60 on both halves of the example's queries)."
+        20, ge=1, description="Reciprocal-rank fusion constant (20 beat the textbook 60 on both halves of the example's queries)."
     )
     type_weights: dict[str, float] = Field(
         default_factory=lambda: {"evergreen": 1.0, "cumulative": 1.0, "ephemeral": 0.7},
@@ -68,12 +88,15 @@ class IndexSettings(_Section):
     relevance_floor: float = Field(
         0.25, description="Minimum dense cosine similarity for a chunk to be injected."
     )
-    budget: int = Field(2000, description="Default context-pack budget in tokens.")
-    max_query_chars: int = Field(4000, description="Longer queries are refused.")
-    chunk_max_tokens: int = Field(400, description="Sections longer than this are split.")
+    budget: int = Field(2000, ge=1, description="Default context-pack budget in tokens.")
+    max_query_chars: int = Field(4000, ge=1, description="Longer queries are refused.")
+    chunk_max_tokens: int = Field(400, ge=16, description="Sections longer than this are split.")
     dedup_threshold: float = Field(0.92, description="Cosine above which chunks are merged as near-duplicates.")
     warm_url: str = Field(
-        "", description="URL of a running warm server used by hooks (empty: use the default socket)."
+        "",
+        description="Address of your own warm server for hooks: unix://PATH or http://127.0.0.1:PORT "
+        "(empty: the one `flow serve` recorded). Only FLOW_INDEX__WARM_URL sets it; a repository's "
+        "config.toml cannot (it would choose where every prompt goes).",
     )
     bulk_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto",
@@ -86,43 +109,44 @@ DEFAULT_HOTFIX_EXCLUDE = ("CHANGELOG*", "CHANGES*", "HISTORY*", "NEWS*", "docs/*
 
 
 class SignalsSettings(_Section):
-    hotfix_window_days: int = Field(7, description="A fix touching the same files within N days marks a hotfix.")
+    hotfix_window_days: int = Field(7, ge=0, description="A fix touching the same files within N days marks a hotfix.")
     hotfix_exclude: list[str] = Field(
         default_factory=lambda: list(DEFAULT_HOTFIX_EXCLUDE),
         description="Files whose overlap never makes a hotfix (changelogs, docs): globs; one without '/' "
         "matches the file name at any depth, 'docs/**' everything under docs/.",
     )
     hotfix_share_warn: float = Field(
-        0.2, description="`flow collect git` warns when more than this share of work records get a hotfix outcome."
+        0.2, ge=0, le=1, description="`flow collect git` warns when more than this share of work records get a hotfix outcome."
     )
     ingest_host: str = Field("127.0.0.1", description="Bind address of `flow ingest serve`.")
-    ingest_port: int = Field(8765, description="Port of `flow ingest serve`.")
+    ingest_port: int = Field(8765, ge=1, le=65535, description="Port of `flow ingest serve`.")
     ingest_token: str = Field(
         "",
         description="Bearer token `flow ingest serve` requires (set FLOW_INGEST_TOKEN or "
         "FLOW_SIGNALS__INGEST_TOKEN; never commit it).",
     )
     hook_context_timeout_s: float = Field(
-        0.8, description="Seconds a SessionStart/UserPromptSubmit hook waits for a context pack."
+        0.0, ge=0, description="Most seconds a SessionStart/UserPromptSubmit hook spends on its context pack "
+        "before answering without it (0: as long as the agent's timeout for the hook allows)."
     )
     busy_timeout_ms: int = Field(
-        30_000, description="How long a SQLite writer waits for the lock before retrying (ms)."
+        30_000, ge=0, description="How long a SQLite writer waits for the lock before retrying (ms)."
     )
 
 
 class DatasetSettings(_Section):
-    holdout_share: float = Field(0.2, description="Newest share of tasks held out for evaluation.")
-    sft_threshold: int = Field(50, description="Documents needed before SFT trains (seed: ~50).")
-    dpo_threshold: int = Field(200, description="Preference pairs needed before DPO trains (seed: ~200).")
+    holdout_share: float = Field(0.2, ge=0, lt=1, description="Newest share of tasks held out for evaluation.")
+    sft_threshold: int = Field(50, ge=1, description="Documents needed before SFT trains (seed: ~50).")
+    dpo_threshold: int = Field(200, ge=1, description="Preference pairs needed before DPO trains (seed: ~200).")
     near_dup_threshold: float = Field(0.9, description="Similarity above which examples are near-duplicates.")
-    context_budget: int = Field(600, description="Token budget of the context pack placed in training prompts.")
+    context_budget: int = Field(600, ge=1, description="Token budget of the context pack placed in training prompts.")
     curate_url: str = Field("", description="OpenAI-compatible URL for `--curate agentic` (empty: the specialist).")
     curate_model: str = Field("", description="Model name at curate_url.")
     curate_api_key: str = Field("", description="API key for curate_url (prefer FLOW_DATASET__CURATE_API_KEY).")
-    curate_max_docs: int = Field(20, description="Documents the agentic curator drafts questions for, per build.")
-    curate_questions: int = Field(2, description="Question/answer drafts asked for per document.")
-    curate_timeout_s: float = Field(120.0, description="Timeout of one request to curate_url.")
-    similar_tasks: int = Field(3, description="Earlier similar tasks listed in each planning prompt.")
+    curate_max_docs: int = Field(20, ge=1, description="Documents the agentic curator drafts questions for, per build.")
+    curate_questions: int = Field(2, ge=1, description="Question/answer drafts asked for per document.")
+    curate_timeout_s: float = Field(120.0, gt=0, description="Timeout of one request to curate_url.")
+    similar_tasks: int = Field(3, ge=0, description="Earlier similar tasks listed in each planning prompt.")
     fast_green_s: float = Field(3600.0, description="Outcome weighting: CI green within this many seconds is fast (x1.1).")
     error_rate_threshold: float = Field(0.05, description="Outcome weighting: a post-deploy error rate above this is bad (x0.6).")
 
@@ -131,8 +155,8 @@ class TrainSettings(_Section):
     base_model: str = Field(
         "smollm2", description="'smollm2' (packaged SmolLM2-135M-Instruct), an HF id or a local path."
     )
-    lora_r: int = Field(16, description="LoRA rank.")
-    lora_alpha: int = Field(32, description="LoRA alpha.")
+    lora_r: int = Field(16, ge=1, description="LoRA rank.")
+    lora_alpha: int = Field(32, ge=1, description="LoRA alpha.")
     lora_dropout: float = Field(0.05, description="LoRA dropout.")
     lora_targets: list[str] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
@@ -142,12 +166,12 @@ class TrainSettings(_Section):
     dpo_learning_rate: float = Field(5e-5, description="DPO learning rate.")
     dpo_beta: float = Field(0.1, description="DPO beta.")
     epochs: float = Field(1.0, description="Epochs when max_steps is not set.")
-    max_steps: int = Field(-1, description="Optimizer steps of a run (-1: train.epochs over the data).")
-    max_length: int = Field(512, description="Maximum tokens per example.")
-    batch_size: int = Field(4, description="Per-device batch size.")
-    grad_accum: int = Field(1, description="Gradient accumulation steps.")
+    max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: train.epochs over the data).")
+    max_length: int = Field(512, ge=16, description="Maximum tokens per example.")
+    batch_size: int = Field(4, ge=1, description="Per-device batch size.")
+    grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
     seed: int = Field(42, description="Random seed.")
-    save_steps: int = Field(25, description="Checkpoint every N steps (a run resumes from the last one).")
+    save_steps: int = Field(25, ge=1, description="Checkpoint every N steps (a run resumes from the last one).")
     qlora: Literal["auto", "on", "off"] = Field(
         "auto", description="4-bit QLoRA (bitsandbytes): 'auto' = on when CUDA is present; 'on' needs CUDA."
     )
@@ -171,24 +195,24 @@ class InferenceSettings(_Section):
     url: str = Field("", description="OpenAI-compatible base URL for the 'openai' backend.")
     model: str = Field("", description="Model name at that URL.")
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
-    max_new_tokens: int = Field(256, description="Generation cap.")
+    max_new_tokens: int = Field(256, ge=1, description="Generation cap.")
     precision: Literal["auto", "bf16", "fp32"] = Field(
         "auto", description="Weights of in-process inference: auto = bf16 on a bf16 GPU, fp32 on a CPU (exact under batching)."
     )
     batch_size: int = Field(8, ge=1, description="Prompts per forward pass when evaluation scores or generates many.")
-    timeout_s: float = Field(120.0, description="HTTP timeout of the 'openai' backend, in seconds.")
+    timeout_s: float = Field(120.0, gt=0, description="HTTP timeout of the 'openai' backend, in seconds.")
     serve_host: str = Field("127.0.0.1", description="Bind address of `flow serve-model`.")
-    serve_port: int = Field(8766, description="Port of `flow serve-model`.")
+    serve_port: int = Field(8766, ge=1, le=65535, description="Port of `flow serve-model`.")
 
 
 class EvalSettings(_Section):
     primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
-    bootstrap_samples: int = Field(1000, description="Bootstrap resamples for 95% intervals.")
-    max_examples: int = Field(200, description="Cap per suite to keep evaluation quick on CPU.")
+    bootstrap_samples: int = Field(1000, ge=1, description="Bootstrap resamples for 95% intervals.")
+    max_examples: int = Field(200, ge=1, description="Cap per suite to keep evaluation quick on CPU.")
     seed: int = Field(1234, description="Seed of the bootstrap and of the knowledge questions' distractors.")
-    planning_max_new_tokens: int = Field(96, description="Generation cap of a planning answer.")
-    knowledge_options: int = Field(4, description="Options per knowledge question (1 right, the rest from other documents).")
+    planning_max_new_tokens: int = Field(96, ge=1, description="Generation cap of a planning answer.")
+    knowledge_options: int = Field(4, ge=2, description="Options per knowledge question (1 right, the rest from other documents).")
     general_collapse: float = Field(
         0.5, description="Drop of the general instruction-following check that blocks promotion."
     )
@@ -233,6 +257,30 @@ class Settings(_Section):
     loop: LoopSettings = Field(default_factory=LoopSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
 
+    # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).
+    _refused: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_port(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"the port of the database URL is not a number from 0 to 65535 ({exc})") from exc
+        return value
+
+    @property
+    def refused_from_file(self) -> tuple[str, ...]:
+        """Dotted names of user-only settings that config.toml tried to set (and was ignored)."""
+        return self._refused
+
+
+# Settings a file that arrives through a pull request must not choose: they decide where the
+# user's raw prompts are sent on every agent turn. Only FLOW_* variables or flags set them.
+USER_ONLY = (("index", "warm_url"),)
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
@@ -251,13 +299,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", path=path, line=line, hint="fix the syntax") from exc
 
 
-def _env_values(environ: dict[str, str]) -> dict[str, Any]:
-    """``FLOW_<SECTION>__<KEY>`` (and ``FLOW_<KEY>`` for top-level keys) as a nested dict.
+def _env_values(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """``FLOW_<SECTION>__<KEY>`` (and ``FLOW_<KEY>`` for top-level keys) as a nested dict, and
+    the variable name each setting came from (so errors name the variable, not config.toml).
 
     Variables that name no setting (e.g. ``FLOW_TEST_DATABASE_URL``) are ignored, like any other
     environment. Values starting with ``[`` or ``{`` are JSON (lists, tables).
     """
     values: dict[str, Any] = {}
+    names: dict[tuple[str, ...], str] = {}
     for name, raw in environ.items():
         if not name.upper().startswith("FLOW_"):
             continue
@@ -276,7 +326,8 @@ def _env_values(environ: dict[str, str]) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise ConfigError(f"{name} conflicts with another FLOW_ variable", field=".".join(path))
         node[path[-1]] = value
-    return values
+        names[tuple(path)] = name
+    return values, names
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -289,24 +340,84 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _has(values: dict[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = values
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _without_user_only(file_values: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    cleaned, refused = dict(file_values), []
+    for section, key in USER_ONLY:
+        table = cleaned.get(section)
+        if isinstance(table, dict) and key in table:
+            cleaned[section] = {k: v for k, v in table.items() if k != key}
+            refused.append(f"{section}.{key}")
+    return cleaned, tuple(refused)
+
+
+def _file_line(path: Path, loc: tuple[str, ...]) -> int | None:
+    """Line of ``key =`` under ``[section]`` in the TOML file (best effort, for the message)."""
+    import re
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    section, key = (loc[0], loc[-1]) if len(loc) > 1 else ("", loc[0])
+    current = ""
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"\s*\[+\s*([\w.-]+)\s*\]+", line)
+        if header:
+            current = header.group(1)
+        elif current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _config_error(
+    exc: ValidationError, config_path: Path | None, env: dict[str, Any], env_names: dict[tuple[str, ...], str],
+    overrides: dict[str, Any],
+) -> ConfigError:
+    """One validation error, reported against where the bad value came from."""
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"])
+    field = ".".join(loc)
+    message = err["msg"].removeprefix("Value error, ")
+    if _has(overrides, loc):
+        return ConfigError(f"{message} (from the command line)", field=field)
+    for depth in range(len(loc), 0, -1):  # a JSON-valued variable may hold the whole table
+        if loc[:depth] in env_names and _has(env, loc):
+            return ConfigError(f"{env_names[loc[:depth]]}: {message}", field=field,
+                               hint="fix or unset that environment variable")
+    line = _file_line(config_path, loc) if config_path is not None else None
+    return ConfigError(
+        message, path=config_path, line=line, field=field,
+        hint=f"fix the key in the TOML file (or override it with FLOW_{field.upper().replace('.', '__')})",
+    )
+
+
 def load_settings(config_path: Path | None, **overrides: Any) -> Settings:
     """Read ``config_path`` (may be missing), apply ``FLOW_*`` variables, then ``overrides``.
 
+    User-only settings (``USER_ONLY``) in the file are dropped and listed in
+    ``Settings.refused_from_file`` for the code that would have used them to report.
     Hand-rolled rather than pydantic-settings: that import alone cost ~200 ms of every
     command's start-up, and hooks must answer within a second.
     """
     file_values = _read_toml(config_path) if config_path is not None else {}
-    merged = _merge(_merge(file_values, _env_values(dict(os.environ))), overrides)
+    file_values, refused = _without_user_only(file_values)
+    env, env_names = _env_values(dict(os.environ))
+    merged = _merge(_merge(file_values, env), overrides)
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(
-            f"{err['msg']} (check the TOML table/key or the FLOW_{field.upper().replace('.', '__')} variable)",
-            path=config_path,
-            field=field,
-        ) from exc
+        raise _config_error(exc, config_path, env, env_names, overrides) from exc
+    settings._refused = refused
+    return settings
 
 
 DEFAULT_CONFIG_TOML = """\
@@ -317,7 +428,8 @@ DEFAULT_CONFIG_TOML = """\
 name = "{name}"
 description = ""
 
-# Existing documentation indexed in place, with the PILR type it counts as.
+# Existing documentation indexed in place, with the PILR type it counts as, dated from git.
+# Add entries with `flow source add 'docs/**/*.md' --type evergreen` (see `flow source list`).
 # [[sources]]
 # glob = "docs/adr/*.md"
 # type = "evergreen"

@@ -53,6 +53,10 @@ class NotInitializedError(FlowError):
     """The directory has no ``.flow/`` folder."""
 
 
+class InitError(FlowError):
+    """``flow init`` would create a .flow/ that shadows another."""
+
+
 class ConfigError(FlowError):
     """``.flow/config.toml`` or a ``FLOW_*`` variable is invalid."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flowloop.atomic import atomic_write_text
 from flowloop.config import DEFAULT_CONFIG_TOML, Settings, load_settings
-from flowloop.errors import NotInitializedError
+from flowloop.errors import InitError, NotInitializedError
 
 PILR_TYPES = ("ephemeral", "evergreen", "cumulative")
 FLOW_DIR = ".flow"
@@ -46,7 +46,11 @@ class FlowRepo:
         return self.pilrs_dir / pilr_type
 
     def state_path(self, *parts: str) -> Path:
-        """A path under ``.flow/state/``, creating its parent folder."""
+        """A path under ``.flow/state/``, creating its parent folder (``state/`` itself owner-only:
+        it holds prompts, signals and models that are nobody else's business)."""
+        if not self.state_dir.is_dir():
+            self.state_dir.parent.mkdir(parents=True, exist_ok=True)
+            self.state_dir.mkdir(mode=0o700, exist_ok=True)
         path = self.state_dir.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -84,21 +88,60 @@ def find_repo(start: Path) -> FlowRepo:
 class InitResult:
     repo: FlowRepo
     created: list[Path]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.created)
 
 
-def init_repo(root: Path, name: str | None = None) -> InitResult:
-    """Create the ``.flow/`` layout; existing files are never touched (idempotent)."""
-    repo = FlowRepo(root.resolve())
+def git_toplevel(path: Path) -> Path | None:
+    """The top folder of the git work tree holding ``path`` (None: not in git, or no git)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    top = done.stdout.strip()
+    return Path(top).resolve() if done.returncode == 0 and top else None
+
+
+def init_repo(start: Path, name: str | None = None) -> InitResult:
+    """Create the ``.flow/`` layout at the git top level of ``start`` (``start`` itself outside
+    git, with a warning). Existing files are never touched (idempotent); a ``.flow/`` that would
+    nest inside, or shadow, another one of the same project is refused."""
+    start = start.resolve()
+    top = git_toplevel(start)
+    root = top or start
+    warnings = [] if top else [
+        f"{start} is not in a git repository: .flow/config.toml and .flow/pilrs/ are meant to be "
+        "committed and reviewed; run `git init` (then `flow init` again is harmless)"
+    ]
+    existing = find_repo(start)
+    if existing.is_initialized() and existing.root != root:
+        outside_this_repo = top is not None and top not in (existing.root, *existing.root.parents)
+        if not outside_this_repo:
+            raise InitError(
+                "would nest a second .flow/ inside the project at " + str(existing.root)
+                if existing.root in root.parents else
+                f"this project already has a .flow/ at {existing.root}, below the git top level {root}",
+                path=existing.flow_dir,
+                hint="run flow commands from anywhere inside the project (they find its .flow/), or move "
+                     f"{existing.flow_dir} to {root / FLOW_DIR}",
+            )
+    repo = FlowRepo(root)
     created: list[Path] = []
     for pilr_type in PILR_TYPES:
         folder = repo.pilr_dir(pilr_type)
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(folder)
+        keep = folder / ".gitkeep"  # git keeps no empty folder; this one must arrive with a clone
+        if not any(folder.iterdir()):
+            keep.write_text("", encoding="utf-8")
+            created.append(keep)
     if not repo.config_path.exists():
         project = name or repo.root.name
         atomic_write_text(repo.config_path, DEFAULT_CONFIG_TOML.format(name=project))
@@ -107,4 +150,4 @@ def init_repo(root: Path, name: str | None = None) -> InitResult:
     if not gitignore.exists():
         atomic_write_text(gitignore, GITIGNORE_TEXT)
         created.append(gitignore)
-    return InitResult(repo=repo, created=created)
+    return InitResult(repo=repo, created=created, warnings=warnings)

@@ -33,7 +33,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.DOTALL,
         ),
     ),
-    ("url_password", re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\[\]]+:)(?!\[REDACTED)[^\s/@]+(?=@)")),
+    # The password runs to the last '@' before a host, so one with '/' or '@' in it (unencoded,
+    # as people paste them) goes whole; an empty user (redis://:pw@host) counts too.
+    (
+        "url_password",
+        re.compile(
+            r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\[\]]{0,256}:)(?!\[REDACTED)\S{1,256}?"
+            r"(?=@[^\s@/]{1,256}(?:[/:?#]|\s|$)(?!\S{0,256}@))"  # bounded: no quadratic scans
+        ),
+    ),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")),
     (
         "authorization",
@@ -57,6 +65,28 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("github_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
     ("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
     ("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}")),
+    ("slack_token", re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}")),
+    ("azure_key", re.compile(r"(?P<keep>\b(?i:AccountKey|SharedAccessKey)=)(?!\[REDACTED)[A-Za-z0-9+/]{20,}=*")),
+    ("sendgrid_key", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}")),
+    ("twilio_key", re.compile(r"\bSK[0-9a-fA-F]{32}\b")),
+    ("mailchimp_key", re.compile(r"\b[0-9a-f]{32}-us[0-9]{1,2}\b")),
+    ("discord_token", re.compile(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}\b")),
+    ("telegram_token", re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b")),
+    ("digitalocean_token", re.compile(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
+    ("shopify_token", re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b")),
+    ("pypi_token", re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}")),
+    # Credentials on command lines and in tool files.
+    ("password", re.compile(r"(?P<keep>(?:^|\s)(?:-u|--user)[ =]+[\"']?[^\s:\"'$]+:)(?!\[REDACTED)[^\s\"']+", re.M)),
+    (
+        "password",
+        re.compile(
+            r"(?P<keep>(?:^|\s)--(?:[a-z0-9]+-)*(?i:password|passwd|pass|token|secret|api-key)(?:=|[ \t]+)[\"']?)"
+            r"(?![$<{\[-])[^\s\"']+",
+            re.M,
+        ),
+    ),
+    ("password", re.compile(r"(?P<keep>\blogin\s+\S+\s+password\s+)(?!\[REDACTED)\S+")),  # .netrc
+    ("docker_auth", re.compile(r"(?P<keep>\"(?:auth|identitytoken)\"\s*:\s*\")(?!\[REDACTED)[A-Za-z0-9+/=_.-]{8,}(?=\")")),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}")),
     ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
     # OpenAI keys: sk-, sk-proj-, sk-svcacct-... The digit lookahead keeps hyphenated prose
@@ -69,7 +99,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 _SECRET_NAMES = (
     r"password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key"
-    r"|private[_-]?key|client[_-]?secret|credentials?"
+    r"|private[_-]?key|client[_-]?secret|credentials?|secret[_-]?key|signing[_-]?key|encryption[_-]?key"
+    r"|master[_-]?key"
 )
 # `password=...`, `DB_PASSWORD: "..."`, `"api_key": "..."`, `?access_token=...`.
 _ASSIGNMENT = re.compile(
@@ -91,15 +122,18 @@ def _replace_keep(kind: str) -> Callable[[re.Match[str]], str]:
 def _assignment(match: re.Match[str]) -> str:
     quoted = match.group("qval") is not None
     value = match.group("qval") if quoted else match.group("val")
-    if _PLACEHOLDER.match(value) or len(value) < 4:
+    key = match.group("key")
+    is_password = re.search(r"(?i)pass|pwd", key) is not None
+    # A password is a password however short (`password=abc`); other names need 4 characters so
+    # `token=1`-style flags in prose survive.
+    if _PLACEHOLDER.match(value) or len(value) < (1 if is_password else 4):
         return match.group(0)
     sep = match.group("sep")
     # "the token: expires soon" is prose; YAML/headers with `:` only count when the value
     # looks like a credential (a digit or symbol, or long), while `=` always counts.
     if ":" in sep and "=" not in sep and not quoted and value.isalpha() and len(value) < 8:
         return match.group(0)
-    key = match.group("key")
-    kind = "password" if re.search(r"(?i)pass|pwd", key) else "secret"
+    kind = "password" if is_password else "secret"
     quote = match.group("q") or ""
     return f"{key}{sep}{quote}{_mark(kind)}{quote}"
 

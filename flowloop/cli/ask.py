@@ -54,15 +54,16 @@ def ask_cmd(
         return
     console.print(answer.text, highlight=False, markup=False)
     cited = ", ".join(str(d.get("id")) for d in answer.documents) or "none"
-    err_console.print(f"[dim]{answer.model} via {answer.backend}, role {answer.role}; context: {cited}"
-                      f"{'; ' + answer.context_note if answer.context_note else ''}[/dim]", highlight=False)
+    note = f"{answer.model} via {answer.backend}, role {answer.role}; context: {cited}" + (
+        f"; {answer.context_note}" if answer.context_note else "")
+    err_console.print(note, style="dim", highlight=False)
 
 
 def serve_model_cmd(
     ctx: typer.Context,
     model: str = typer.Option("current", "--model", help="base, current or vN."),
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (default: inference.serve_host)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default: inference.serve_port)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: inference.serve_port)."),
 ) -> None:
     """Serve a model at /v1/chat/completions (OpenAI-compatible) until interrupted."""
     import uvicorn

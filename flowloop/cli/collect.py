@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, progress_bar, repo_of
 
 collect_app = typer.Typer(help="Mine signals from git history and CI test reports.", no_args_is_help=True)
 
@@ -83,7 +83,7 @@ def junit_command(
                     "duplicates": result.duplicates, "files": counts.files})
         return
     verdict = "[green]passed[/green]" if counts.passed else "[red]failed[/red]"
-    console.print(
-        f"{result.commit[:12]}: {verdict}, {counts.total} tests, {counts.failed} failed, {counts.skipped} skipped "
+    console.print(markup(
+        "{}: " + verdict + ", {}", result.commit[:12], f"{counts.total} tests, {counts.failed} failed, {counts.skipped} skipped "
         f"({len(counts.files)} file(s)); stored {result.added} outcomes ({result.duplicates} already there)"
-    )
+    ))

@@ -11,11 +11,21 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from flowloop.repo import FlowRepo, find_repo
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# Markup off: titles, tags, ids, paths, hints and model output are printed verbatim (a title
+# "Parse [/x] tags" once crashed `flow pilr list`, and "list[str]" vanished). Styling is opt-in,
+# through ``markup()`` below, where only the template is ours.
+console = Console(soft_wrap=True, markup=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def markup(template: str, *values: object) -> Text:
+    """Our Rich markup ``template`` with ``values`` (user text) inserted verbatim at each ``{}``."""
+    return Text.from_markup(template.format(*(escape(str(value)) for value in values)))
 
 
 @dataclass
@@ -49,7 +59,7 @@ def progress_bar(label: str, disable: bool = False) -> Iterator[Callable[[int, i
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True, disable=disable,
     ) as bar:
         task = bar.add_task(label, total=None)

@@ -13,7 +13,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, progress_bar, repo_of
 
 dataset_app = typer.Typer(
     help="Training data: build versioned datasets from PILRs and signals, review them, check thresholds.",
@@ -34,7 +34,7 @@ def _threshold_table(stats: dict[str, Any]) -> Table:
     table.add_column("threshold", justify="right")
     table.add_column("ready")
     for name, info in stats.items():
-        ready = "[green]yes[/green]" if info["ok"] else "[yellow]no[/yellow]"
+        ready = markup("[green]yes[/green]" if info["ok"] else "[yellow]no[/yellow]")
         table.add_row(name, f"{info['count']} {info.get('unit', '')}".strip(), str(info["threshold"]), ready)
     return table
 
@@ -67,7 +67,7 @@ def build_cmd(
     from flowloop.pipeline.api import build_dataset, dataset_stats
 
     if curate not in ("templates", "agentic"):
-        err_console.print(f"[red]error:[/red] --curate must be 'templates' or 'agentic', not {curate!r}")
+        err_console.print(markup("[red]error:[/red] --curate must be 'templates' or 'agentic', not {}", repr(curate)))
         raise typer.Exit(2)
     repo = repo_of(ctx)
     with progress_bar("building dataset", disable=as_json) as progress:
@@ -78,7 +78,7 @@ def build_cmd(
         print_json(data)
         return
     verb = "unchanged, reusing" if manifest.reused else "built"
-    console.print(f"Dataset {verb} [bold]v{manifest.version}[/bold] at {manifest.path}")
+    console.print(markup("Dataset {} [bold]v{}[/bold] at {}", verb, manifest.version, manifest.path))
     files = manifest.counts.get("files", {})
     console.print(_counts_table("Files", files))
     _print_thresholds(dataset_stats(repo, manifest.version).thresholds)
@@ -95,9 +95,10 @@ def build_cmd(
 
 def _render_item(item: Any) -> None:
     example = item.example
-    header = (
+    header = markup(
+        "{}" + ("  [yellow]DRAFT[/yellow]" if example.draft else ""),
         f"{item.index + 1}/{item.total}  {item.file}  kind={example.kind}  source={example.source}  "
-        f"task={example.task or '-'}  weight={example.weight}" + ("  [yellow]DRAFT[/yellow]" if example.draft else "")
+        f"task={example.task or '-'}  weight={example.weight}",
     )
     user = next((m["content"] for m in example.prompt if m["role"] == "user"), "")
     console.rule(header)

@@ -12,8 +12,9 @@ from typing import Any, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, repo_of
 
 StageProgress = Callable[[str, int, int], None]
 
@@ -24,7 +25,7 @@ def stage_progress(disable: bool = False) -> Iterator[StageProgress]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True, disable=disable,
     ) as bar:
         tasks: dict[str, Any] = {}
@@ -80,10 +81,10 @@ def render_gate(data: dict[str, Any]) -> None:
     colours = {"improved": "green", "ok": "green", "not improved": "yellow", "regressed": "red", "collapsed": "red"}
     for row in data["rows"]:
         lo, hi = row["diff_ci"]
-        name = f"[bold]{row['metric']}[/bold] (primary)" if row["primary"] else row["metric"]
+        name = markup("[bold]{}[/bold] (primary)", row["metric"]) if row["primary"] else row["metric"]
         colour = colours.get(row["verdict"], "white")
         table.add_row(name, f"{row['reference']:.3f}", f"{row['candidate']:.3f}", f"{row['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                      str(row["n"]), f"[{colour}]{row['verdict']}[/{colour}]")
+                      str(row["n"]), Text(row["verdict"], style=colour))
     if data["rows"]:
         console.print(table)
     candidate = data.get("results", {}).get(data["candidate"])
@@ -93,7 +94,7 @@ def render_gate(data: dict[str, Any]) -> None:
         verdict = "[yellow]promoted (forced)[/yellow]" if data["forced"] else "[green]promoted[/green]"
     else:
         verdict = "[red]not promoted[/red]"
-    console.print(f"{verdict} {data['candidate']}: {data['reason']}", highlight=False)
+    console.print(markup(verdict + " {}: {}", data["candidate"], data["reason"]), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

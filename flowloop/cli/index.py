@@ -15,10 +15,13 @@ from flowloop.cli.common import console, err_console, print_json, progress_bar, 
 from flowloop.words import plural
 
 
-def _parse_as_of(value: Optional[str]) -> Optional[dt.datetime]:
+def _parse_as_of(value: Optional[str]) -> Optional[dt.date]:
+    """A date (that whole day, inclusive) or a moment (naive: UTC)."""
     if value is None:
         return None
     try:
+        if len(value.strip()) == 10:
+            return dt.date.fromisoformat(value.strip())
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not an ISO date or time (e.g. 2025-03-01)") from exc
@@ -90,7 +93,7 @@ def register(app: typer.Typer) -> None:
         task: str = typer.Argument(..., help="The task the agent is about to do."),
         budget: Optional[int] = typer.Option(None, "--budget", help="Token budget (default: [index] budget)."),
         include_archived: bool = typer.Option(False, "--include-archived", help="Also archived and superseded documents."),
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Only documents created on or before this date."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Only what existed then: a date (that day included) or a time; [[sources]] docs are dated from git."),
         as_json: bool = typer.Option(False, "--json", help="Print documents, tokens, budget and text as JSON."),
     ) -> None:
         """Assemble the context pack for a task: relevant knowledge only, within the budget."""
@@ -111,10 +114,10 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_command(
         ctx: typer.Context,
-        port: Optional[int] = typer.Option(None, "--port", help="Listen on 127.0.0.1:PORT (0: any free port) "
+        port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Listen on 127.0.0.1:PORT (0: any free port) "
                                            "instead of the unix socket .flow/state/warm.sock."),
     ) -> None:
-        """Keep the index and the embedder warm for agent hooks (address recorded in .flow/state/warm.json)."""
+        """Optional: keep the index and the embedder warm for agent hooks, which work without it (address in .flow/state/warm.json)."""
         import signal
 
         from flowloop.index.warm import serve

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 def serve_command(
     ctx: typer.Context,
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (default: signals.ingest_host, 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default: signals.ingest_port)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: signals.ingest_port)."),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Allow a non-loopback bind address."),
     token: str = typer.Option(
         "", "--token", envvar="FLOW_INGEST_TOKEN", show_default=False, show_envvar=False, hidden=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from flowloop.cli.common import console, print_json, repo_of
+from flowloop.cli.common import console, markup, print_json, repo_of
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
             print_json(summary.to_json())
             return
         head = f"flow loop run {summary.run}" + (" (resumed)" if summary.resumed else "")
-        console.print(f"[bold]{head}[/bold] in {summary.wall_s:.0f}s")
+        console.print(markup("[bold]{}[/bold] in {}s", head, f"{summary.wall_s:.0f}"))
         for message in summary.messages:
             if message:
                 console.print(f"  {message}", highlight=False)

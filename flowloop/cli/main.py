@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from flowloop import __version__
-from flowloop.cli.common import CliState, err_console
+from flowloop.cli.common import CliState, err_console, markup
 from flowloop.errors import FlowError
 
 COMMAND_MODULES = [
@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "loop",
     "report",
     "index",
+    "source",
     "mcp",
     "train",
     "models",
@@ -46,7 +47,7 @@ class FlowGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except FlowError as exc:
-            err_console.print(f"[red]error:[/red] {exc.render()}", highlight=False)
+            err_console.print(markup("[red]error:[/red] {}", exc.render()), highlight=False)
             raise typer.Exit(exc.exit_code) from exc
 
 
@@ -79,7 +80,7 @@ def main_callback(
     if directory is not None:
         start = directory if directory.is_absolute() else start / directory
         if not start.is_dir():
-            err_console.print(f"[red]error:[/red] -C {directory}: not a directory")
+            err_console.print(markup("[red]error:[/red] -C {}: not a directory", directory), highlight=False)
             raise typer.Exit(2)
     ctx.obj = CliState(start)
 

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     def mcp_command(ctx: typer.Context) -> None:
         """MCP server on stdio with tools search_knowledge, get_context, get_document, list_documents.
 
-        Register it with an agent, e.g. `claude mcp add flowloop -- flow -C /path/to/repo mcp`."""
+        Register it with an agent by absolute paths, e.g. `claude mcp add flowloop -- "$(which flow)" -C "$PWD" mcp`."""
         from flowloop.integrations.mcp_server import run_stdio
 
         run_stdio(repo_of(ctx))

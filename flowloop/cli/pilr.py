@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.table import Column, Table
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, repo_of
 from flowloop.pilr import lifecycle
 from flowloop.pilr.lint import lint
 from flowloop.pilr.model import Pilr, PilrStatus, PilrType
@@ -81,7 +81,7 @@ def list_command(
     ]
     docs.sort(key=lambda d: (d.type.value, d.id))
     if scan.errors:
-        err_console.print(f"[yellow]warning:[/yellow] {len(scan.errors)} document(s) could not be read; run `flow pilr lint`")
+        err_console.print(markup("[yellow]warning:[/yellow] {} document(s) could not be read; run `flow pilr lint`", len(scan.errors)))
     if as_json:
         print_json([_summary(store, d) for d in docs])
         return
@@ -105,7 +105,7 @@ def show_command(
         print_json({**_summary(store, doc), "body": doc.body})
         return
     meta = doc.meta
-    console.print(f"[bold]{meta.title}[/bold]  ({meta.id}, {meta.type.value}, {meta.status.value})")
+    console.print(markup("[bold]{}[/bold]  ({}, {}, {})", meta.title, meta.id, meta.type.value, meta.status.value))
     console.print(f"path: {_rel(store, doc)}  created {meta.created}  updated {meta.updated}")
     for name in ("task", "superseded_by"):
         if getattr(meta, name):
@@ -136,9 +136,9 @@ def lint_command(
         )
     else:
         for problem in report.errors:
-            err_console.print(f"[red]error:[/red] {problem.render()}", highlight=False)
+            err_console.print(markup("[red]error:[/red] {}", problem.render()), highlight=False)
         for problem in report.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {problem.render()}", highlight=False)
+            err_console.print(markup("[yellow]warning:[/yellow] {}", problem.render()), highlight=False)
         console.print(
             f"{len(report.documents)} document(s) checked: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
         )

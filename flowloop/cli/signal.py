@@ -178,12 +178,13 @@ def import_command(
     path: Path = typer.Argument(..., help="JSONL file (from `flow signal export` or the bundled example)."),
 ) -> None:
     """Import events from JSON Lines: idempotent; one bad line stores nothing of the file."""
+    from rich.markup import escape
     from rich.progress import Progress
 
     from flowloop.signals.api import import_events
 
     with Progress(console=err_console, transient=True) as bar:
-        task_id = bar.add_task(f"validating {path.name}", total=None)
+        task_id = bar.add_task(escape(f"validating {path.name}"), total=None)  # the default column reads markup
         result = import_events(repo_of(ctx), path, progress=lambda done, total: bar.update(task_id, completed=done, total=total))
     console.print(f"imported {result.events} events from {path}: {result.added} added, {result.duplicates} already stored")
 

@@ -14,8 +14,9 @@ from typing import Any, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from flowloop.cli.common import console, err_console, print_json, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, repo_of
 
 train_app = typer.Typer(
     help="Fine-tune the specialist: SFT on curated examples, then DPO on preference pairs.",
@@ -39,9 +40,9 @@ def _silence_libraries() -> None:
 
 def _notify(message: str) -> None:
     if message.startswith("warning:"):
-        err_console.print(f"[yellow]{message}[/yellow]", highlight=False)
+        err_console.print(message, style="yellow", highlight=False)
     else:
-        err_console.print(f"[dim]{message}[/dim]", highlight=False)
+        err_console.print(message, style="dim", highlight=False)
 
 
 def _summary(result: Any) -> Table:
@@ -67,19 +68,19 @@ def _summary(result: Any) -> Table:
         ("run", result.run_id),
     ]
     if result.data.get("forced"):
-        rows.append(("threshold", f"[yellow]forced: {result.data['count']} of {result.data['threshold']}[/yellow]"))
+        rows.append(("threshold", Text(f"forced: {result.data['count']} of {result.data['threshold']}", style="yellow")))
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(key, value if isinstance(value, Text) else str(value))
     return table
 
 
 def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
     repo = repo_of(ctx)
     if opts["resume"] and opts["fresh"]:
-        err_console.print("[red]error:[/red] --resume and --fresh contradict each other")
+        err_console.print(markup("[red]error:[/red] --resume and --fresh contradict each other"))
         raise typer.Exit(2)
     if opts["launcher"] not in ("none", "accelerate"):
-        err_console.print(f"[red]error:[/red] --launcher must be 'none' or 'accelerate', not {opts['launcher']!r}")
+        err_console.print(markup("[red]error:[/red] --launcher must be 'none' or 'accelerate', not {}", repr(opts["launcher"])))
         raise typer.Exit(2)
     if opts["launcher"] == "accelerate":
         _launch_accelerate(repo, pass_name, opts)
@@ -94,7 +95,7 @@ def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
                               max_length=opts["max_length"])
     resume = "require" if opts["resume"] else "never" if opts["fresh"] else "auto"
     with Progress(
-        TextColumn(f"train {pass_name}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+        TextColumn(f"train {pass_name}", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}", markup=False),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True, disable=opts["as_json"],
     ) as bar:
         task = bar.add_task(pass_name, total=None, loss="")
@@ -116,7 +117,7 @@ def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
                     "memory": {"needed": result.memory.needed, "available": result.memory.available}})
         return
     console.print(_summary(result))
-    console.print(f"registered [bold]{result.version}[/bold]; promote it with `flow models promote {result.version}`")
+    console.print(markup("registered [bold]{}[/bold]; promote it with `flow models promote {}`", result.version, result.version))
 
 
 def _launch_accelerate(repo: Any, pass_name: str, opts: dict[str, Any]) -> None:

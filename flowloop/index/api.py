@@ -251,8 +251,10 @@ class Retriever:
         allowed = {doc_id for doc_id, ok in zip(reader.doc_ids, mask) if ok}
         future: frozenset[str] = frozenset()
         if as_of is not None:
-            cutoff = (as_of.date() if isinstance(as_of, dt.datetime) else as_of).isoformat()
-            future = frozenset(d.id for d in reader.documents.values() if d.created is not None and d.created > cutoff)
+            from flowloop.index.as_of import created_after, cutoff_key
+
+            cutoff = cutoff_key(as_of)
+            future = frozenset(d.id for d in reader.documents.values() if created_after(d.created, cutoff))
         pack = build_pack(reader, task, candidates, vector, self.settings, budget, self.counter, allowed,
                           include_archived, future)
         if log:
@@ -266,6 +268,10 @@ class Retriever:
     # -- documents -----------------------------------------------------------------------------
     def list_documents(self, type: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Indexed documents (id, type, status, title, path, created, chunks), sorted by id."""
+        if type is not None and type not in PILR_TYPES:
+            raise QueryError(f"unknown type {type!r}", field="type", hint=f"use one of: {', '.join(PILR_TYPES)}")
+        if status is not None and status not in EVERY_STATUS:
+            raise QueryError(f"unknown status {status!r}", field="status", hint=f"use one of: {', '.join(EVERY_STATUS)}")
         docs = sorted(self.reader.documents.values(), key=lambda d: d.id)
         return [
             {"id": d.id, "type": d.type, "status": d.status, "title": d.title, "path": d.path,

@@ -30,6 +30,7 @@ from flowloop.index.store import (
     sweep,
     vector_cache,
 )
+from flowloop.index.as_of import created_key
 from flowloop.index.render import doc_header, heading_line
 from flowloop.index.tokens import TokenCounter, counter_for
 from flowloop.index.types import IndexStats
@@ -47,7 +48,7 @@ EMBED_BATCH = 256  # texts per encode call (one progress tick); batches inside a
 def _doc_row(doc: SourceDoc, n_chunks: int, head_tokens: int) -> DocRow:
     return DocRow(
         id=doc.id, path=doc.path, type=doc.type, status=doc.status, title=doc.title,
-        created=doc.created.isoformat() if doc.created else None, superseded_by=doc.superseded_by,
+        created=created_key(doc.created), superseded_by=doc.superseded_by,
         supersedes=doc.supersedes, tags=doc.tags, origin=doc.origin, content_hash=doc.content_hash,
         n_chunks=n_chunks, head_tokens=head_tokens,
     )
@@ -140,7 +141,9 @@ def _plan(
     for doc in docs:
         stats.by_type[doc.type] = stats.by_type.get(doc.type, 0) + 1
         old = old_docs.get(doc.id)
-        if previous is not None and old is not None and old.content_hash == doc.content_hash:
+        # A source doc's date comes from git, not its bytes: a first commit re-dates it.
+        if previous is not None and old is not None and old.content_hash == doc.content_hash \
+                and old.created == created_key(doc.created):
             kept = previous.chunks_of(doc.id)
             plans.append(_Plan(doc, [(c.ord, c.heading, c.text, c.tokens, c.embed_hash, c.head_tokens) for c in kept],
                                [c.rowid - 1 for c in kept]))

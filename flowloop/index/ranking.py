@@ -65,9 +65,9 @@ def eligible_docs(
 
     wanted_types = set(types) if types else None
     wanted_status = set(statuses)
-    cutoff = None
-    if as_of is not None:
-        cutoff = (as_of.date() if isinstance(as_of, dt.datetime) else as_of).isoformat()
+    from flowloop.index.as_of import created_after, cutoff_key
+
+    cutoff = cutoff_key(as_of) if as_of is not None else None
     mask = np.zeros(len(reader.doc_ids), dtype=bool)
     for i, doc_id in enumerate(reader.doc_ids):
         doc = reader.documents[doc_id]
@@ -75,8 +75,7 @@ def eligible_docs(
             continue
         if doc.status not in wanted_status:
             continue
-        # Sources without a created date (plain docs in the repo) count as always known.
-        if cutoff is not None and doc.created is not None and doc.created > cutoff:
+        if cutoff is not None and created_after(doc.created, cutoff):
             continue
         mask[i] = True
     return mask

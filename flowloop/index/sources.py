@@ -2,7 +2,10 @@
 
 Sources are indexed in place (never copied): the id of such a document is its path relative to
 the repository root, its type comes from the config entry that matched it, its title from its
-first heading (or the file name). Everything is read strictly: a glob that matches nothing, an
+first heading (or the file name), and its dates from git: created when the first commit added
+the file, updated when the last one changed it (one ``git log`` for all of them). A file not
+committed yet is dated by its modification time, so a past ``as_of`` never sees it; outside git
+sources have no dates and count as always known. Everything is read strictly: a glob that matches nothing, an
 unreadable, oversized or non-UTF-8 file, or a broken PILR stops the build with an error naming
 the file, before anything on disk changes.
 """
@@ -35,7 +38,8 @@ class SourceDoc:
     content_hash: str
     origin: str  # "pilr" or "source"
     status: str = "active"
-    created: dt.date | None = None
+    created: dt.date | dt.datetime | None = None  # PILRs: a date; sources: a moment (see as_of)
+    updated: dt.date | dt.datetime | None = None
     superseded_by: str | None = None
     supersedes: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
@@ -65,6 +69,7 @@ def _pilr_docs(repo: FlowRepo) -> list[SourceDoc]:
                 origin="pilr",
                 status=meta.status.value,
                 created=meta.created,
+                updated=meta.updated,
                 superseded_by=meta.superseded_by,
                 supersedes=list(meta.supersedes),
                 tags=list(meta.tags),
@@ -120,21 +125,89 @@ def read_source_file(repo: FlowRepo, path: Path, pilr_type: str, max_bytes: int)
     )
 
 
+def check_glob(repo: FlowRepo, glob: str, position: int | None = None) -> None:
+    """A source glob must stay inside the repository."""
+    if not glob.strip() or Path(glob).is_absolute() or ".." in Path(glob).parts:
+        raise IndexError_(
+            f"source glob {glob!r} must be relative to the repository root",
+            path=repo.config_path,
+            field=f"sources[{position}].glob" if position is not None else "glob",
+            hint="write it like 'docs/**/*.md'",
+        )
+
+
+def match_source(repo: FlowRepo, glob: str) -> list[Path]:
+    """The files a source glob names, sorted; PILRs (under ``.flow/``) are not sources."""
+    flow_dir = repo.flow_dir.resolve()
+    # Anything but a folder is read, so a dangling link is reported instead of skipped.
+    found = []
+    for path in sorted(p for p in repo.root.glob(glob) if not p.is_dir()):
+        resolved = path.resolve() if path.exists() else path.absolute()
+        if flow_dir not in resolved.parents:
+            found.append(path)
+    return found
+
+
+def git_dates(root: Path, paths: list[str]) -> dict[str, tuple[dt.datetime, dt.datetime]] | None:
+    """``{path: (first commit that added it, last commit that changed it)}`` (committer times,
+    UTC) for the ``paths`` (relative to ``root``) git knows; None when ``root`` is not in git.
+
+    Renames are not followed: a moved file is dated from the move, which can only hide it from
+    an earlier ``as_of``, never show it early."""
+    import subprocess
+
+    if not paths:
+        return {}
+    # Thousands of docs would overflow the argument list: then walk every commit's names instead.
+    pathspec = ["--", *paths] if sum(len(p) + 1 for p in paths) < 100_000 else []
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.quotePath=false", "-C", str(root), "log", "--no-renames", "--relative",
+             "--name-only", "--format=%x1e%cI", *pathspec],
+            capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None  # not a git work tree (or git is missing): sources stay undated
+    wanted = set(paths)
+    first: dict[str, dt.datetime] = {}
+    last: dict[str, dt.datetime] = {}
+    for record in done.stdout.split("\x1e")[1:]:  # newest commit first
+        lines = record.strip("\n").split("\n")
+        try:
+            when = dt.datetime.fromisoformat(lines[0].strip()).astimezone(dt.timezone.utc)
+        except ValueError:
+            continue
+        for name in lines[1:]:
+            if name in wanted:
+                last.setdefault(name, when)
+                first[name] = when
+    return {name: (first[name], last[name]) for name in first}
+
+
+def _date_sources(repo: FlowRepo, docs: list[SourceDoc]) -> None:
+    dates = git_dates(repo.root, [doc.path for doc in docs])
+    if dates is None:
+        return
+    for doc in docs:
+        if doc.path in dates:
+            doc.created, doc.updated = dates[doc.path]
+        else:  # in git but not committed yet: written now-ish, after every past task
+            try:
+                mtime = (repo.root / doc.path).stat().st_mtime
+            except OSError:
+                continue
+            doc.created = doc.updated = dt.datetime.fromtimestamp(int(mtime), dt.timezone.utc)
+
+
 def _source_docs(repo: FlowRepo) -> list[SourceDoc]:
     settings = repo.settings
     seen: set[Path] = set()
     docs = []
-    flow_dir = repo.flow_dir.resolve()
     for position, source in enumerate(settings.sources):
-        if Path(source.glob).is_absolute() or ".." in Path(source.glob).parts:
-            raise IndexError_(
-                f"source glob {source.glob!r} must be relative to the repository root",
-                path=repo.config_path,
-                field=f"sources[{position}].glob",
-                hint="write it like 'docs/**/*.md'",
-            )
-        # Anything but a folder is read, so a dangling link is reported instead of skipped.
-        matches = sorted(p for p in repo.root.glob(source.glob) if not p.is_dir())
+        check_glob(repo, source.glob, position)
+        matches = match_source(repo, source.glob)
         if not matches:
             raise IndexError_(
                 f"source glob {source.glob!r} matches no files",
@@ -144,10 +217,11 @@ def _source_docs(repo: FlowRepo) -> list[SourceDoc]:
             )
         for path in matches:
             resolved = path.resolve() if path.exists() else path.absolute()
-            if resolved in seen or flow_dir in resolved.parents:
-                continue  # a file two globs match counts once; PILRs come from the store
+            if resolved in seen:
+                continue  # a file two globs match counts once
             seen.add(resolved)
             docs.append(read_source_file(repo, path, source.type, settings.pilr.max_file_bytes))
+    _date_sources(repo, docs)
     return docs
 
 

@@ -3,7 +3,9 @@
 A hook must answer within about a second and a cold process cannot load an embedder and an index
 that fast on every prompt, so ``flow serve`` keeps one :class:`Retriever` in memory behind a tiny
 HTTP API (stdlib only) on a unix socket (``.flow/state/warm.sock``; owner-only by file mode) or a
-localhost port, and records its address in ``.flow/state/warm.json``. The client,
+localhost port, and records its address in ``.flow/state/warm.json``. Every prompt goes to
+that address and its answer is injected into the agent, so the client reaches only the user's
+own local server, never one a repository file names (see :func:`_address`). The client,
 :func:`warm_context`, imports nothing heavy and returns ``None`` on any failure (no server, a
 stale address, a timeout, a bad answer): a hook then simply injects nothing.
 
@@ -20,10 +22,12 @@ import socket
 from pathlib import Path
 from typing import Any, Callable
 
+from flowloop.errors import ConfigError
 from flowloop.index.types import ContextPack
 from flowloop.repo import FlowRepo
 
 MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; longer paths fall back to a TCP port
+MAX_REPLY = 4 * 1024 * 1024  # a context pack is a few KB; more is not a warm server of ours
 
 
 def state_file(repo: FlowRepo) -> Path:
@@ -50,29 +54,118 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def _address(repo: FlowRepo) -> str | None:
+    """The user's own warm server: ``FLOW_INDEX__WARM_URL`` or what ``flow serve`` recorded.
+
+    Every prompt of the agent goes to this address and its answer is injected into the agent, so
+    it may only ever be a server on this machine that the user started: the default socket under
+    ``.flow/state/`` (owned by the user), or a loopback port recorded by a live ``flow serve`` of
+    the user's. A repository file never chooses it: ``[index] warm_url`` in config.toml is
+    refused (``ConfigError``; nothing is sent).
+    """
+    if "index.warm_url" in repo.settings.refused_from_file:
+        raise ConfigError(
+            "[index] warm_url is ignored: a repository file must not choose where your prompts go, "
+            "so no context was fetched",
+            path=repo.config_path, field="index.warm_url",
+            hint="delete that line; hooks use the server `flow serve` records, or FLOW_INDEX__WARM_URL from your shell",
+        )
     configured = repo.settings.index.warm_url
     if configured:
+        if not _is_local(configured):
+            raise ConfigError(
+                f"FLOW_INDEX__WARM_URL {configured!r} is not a local server",
+                field="index.warm_url", hint="use unix://PATH or http://127.0.0.1:PORT",
+            )
         return configured
+    record = _record(repo)
+    if record is None:
+        return None
+    url, pid = record
+    if url.startswith("unix://"):
+        # Only the socket `flow serve` makes, and only if it is ours: never a path a file names.
+        return url if url == f"unix://{socket_file(repo)}" and _owned_socket(socket_file(repo)) else None
+    return url if _is_local(url) and _alive_and_ours(pid) else None
+
+
+def _record(repo: FlowRepo) -> tuple[str, int] | None:
+    path = state_file(repo)
     try:
-        data = json.loads(state_file(repo).read_text(encoding="utf-8"))
+        if path.stat().st_uid != os.getuid():
+            return None  # written by someone else: not the user's own server
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    url = data.get("url") if isinstance(data, dict) else None
-    return url if isinstance(url, str) else None
+    if not isinstance(data, dict):
+        return None
+    url, pid = data.get("url"), data.get("pid")
+    if not isinstance(url, str) or isinstance(pid, bool) or not isinstance(pid, int):
+        return None
+    return url, pid
+
+
+def _is_local(url: str) -> bool:
+    """``unix://PATH``, or ``http://`` to a loopback address with a port; nothing else."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if url.startswith("unix://"):
+        return len(url) > len("unix://")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "http" or port is None or parts.username or parts.password:
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _owned_socket(path: Path) -> bool:
+    import stat
+
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid()
+
+
+def _alive_and_ours(pid: int) -> bool:
+    """A live process this user may signal (signal 0 sends nothing): the server it recorded."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return False  # alive, but another user's
+    except OSError:
+        return False
+    return True
 
 
 def _connect(url: str, timeout_s: float) -> http.client.HTTPConnection:
+    from urllib.parse import urlsplit
+
     if url.startswith("unix://"):
         return _UnixConnection(url[len("unix://") :], timeout_s)
-    if url.startswith("http://"):
-        host_port = url[len("http://") :].rstrip("/")
-        host, _, port = host_port.partition(":")
-        return http.client.HTTPConnection(host, int(port or 80), timeout=timeout_s)
+    if _is_local(url):
+        parts = urlsplit(url)
+        return http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s)
     raise ValueError(f"unsupported warm server address {url!r}")
 
 
 def request(repo: FlowRepo, path: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any] | None:
-    """One JSON request to the warm server; None when it is absent, slow or broken."""
+    """One JSON request to the warm server; None when it is absent, slow or broken.
+
+    Raises :class:`ConfigError` when the configuration names a server that is not the user's
+    own (nothing is sent then).
+    """
     url = _address(repo)
     if url is None:
         return None
@@ -84,10 +177,10 @@ def request(repo: FlowRepo, path: str, body: dict[str, Any] | None, timeout_s: f
             else:
                 conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
             response = conn.getresponse()
-            payload = response.read()
+            payload = response.read(MAX_REPLY + 1)
         finally:
             conn.close()
-        if response.status != 200:
+        if response.status != 200 or len(payload) > MAX_REPLY:
             return None
         data = json.loads(payload)
     except (OSError, ValueError, http.client.HTTPException):
@@ -99,7 +192,10 @@ def warm_context(
     repo: FlowRepo, task: str, budget: int | None = None, timeout_s: float = 0.8, session: str | None = None
 ) -> ContextPack | None:
     """The context pack from a running ``flow serve``, or None if none answered in ``timeout_s``."""
-    data = request(repo, "/context", {"task": task, "budget": budget, "session": session}, timeout_s)
+    from flowloop.scrub import scrub
+
+    # Scrubbed before it leaves the hook: the server logs queries to the usage log.
+    data = request(repo, "/context", {"task": scrub(task), "budget": budget, "session": session}, timeout_s)
     if data is None:
         return None
     try:
@@ -182,7 +278,11 @@ def serve(repo: FlowRepo, port: int | None = None, ready: Callable[[str], None] 
 
     from flowloop.errors import LockError
 
-    if is_running(repo):
+    try:
+        running = is_running(repo)
+    except ConfigError:
+        running = False  # a refused [index] warm_url: hooks report it; this server is the user's own
+    if running:
         raise LockError("a warm server already answers for this repository", path=state_file(repo),
                         hint="stop it first (its pid is in that file), or use it")
     retriever = Retriever(repo, log_mode="background").warm_up()

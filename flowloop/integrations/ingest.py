@@ -1,42 +1,44 @@
 """``flow ingest serve``: an HTTP door for signals from CI, agents and error monitoring.
 
-A small FastAPI app (served by uvicorn, loopback by default):
+A small FastAPI app (served by uvicorn, loopback by default). This module is the HTTP layer
+only: authentication, body limits, JSON decoding, routes and status codes. What a body means
+lives in ``ingest_events`` (events), ``error_reports`` (Sentry-style reports) and
+``flowloop.signals.collect_junit`` (JUnit); they raise :class:`FlowError` subclasses and
+:func:`_status` maps those to HTTP here.
 
 - ``POST /v1/events``: one event object or a list of them (the ``flowloop.signals.events``
-  schema); all-or-nothing: one invalid event rejects the request and nothing is stored.
+  schema); all-or-nothing: one invalid event rejects the request and nothing is stored. A
+  resent event that has neither key nor ``created_at`` is stored once (see ``ingest_events``).
 - ``POST /v1/junit?commit=SHA``: a JUnit XML body -> ``ci_passed``/``tests_total``/
   ``tests_failed`` outcomes of that commit.
-- ``POST /v1/webhooks/errors``: Sentry-style JSON -> an ``error_rate`` outcome. Fields (top level,
-  or under ``data``): ``release`` and/or ``commit``; ``errors`` (count, required); ``total``
-  (events/requests/sessions in the window: the value is ``errors / total``) or else ``window``
-  (``30m``, ``1h``, ``7d``: the value is errors per hour); optional ``environment``,
-  ``project``, ``timestamp``.
+- ``POST /v1/webhooks/errors``: Sentry-style JSON -> an ``error_rate`` outcome.
 - ``GET /healthz``: liveness, no auth, no data.
 
-Every other route needs ``Authorization: Bearer <token>`` (compared in constant time). Bad input
-is a 4xx JSON ``{"error": ..., "field": ...}``. Neither this module nor uvicorn's access log ever
-records request headers, so the token is never logged.
+Every other route needs ``Authorization: Bearer <token>`` (compared in constant time). Bodies
+are read as a stream and refused past ``MAX_BODY`` bytes (a chunked upload has no
+Content-Length to check first); one event may be at most ``MAX_EVENT_BYTES``; JSON must be
+strict (no ``NaN``/``Infinity``). Bad input is a 4xx JSON ``{"error": ..., "field": ...}``.
+Request headers are never logged, and the access log drops query strings (a client that puts
+``?token=`` in the URL would otherwise write its token to the log).
 """
 
 # No `from __future__ import annotations`: FastAPI must see real classes on the nested handlers.
-import datetime as dt
-import hashlib
 import hmac
 import ipaddress
 import json
-import re
+import logging
 import threading
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from flowloop.errors import CollectorError, FlowError, SignalError, StoreError
+from flowloop.integrations.error_reports import error_rate_event, task_for
 from flowloop.repo import FlowRepo
 
 MAX_BODY = 20 * 1024 * 1024
 MAX_EVENTS = 10_000
+MAX_EVENT_BYTES = 1024 * 1024  # a long agent transcript turn is tens of KB; 10 MB is not a signal
 MIN_TOKEN_CHARS = 16
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Rejected(Exception):
@@ -45,6 +47,31 @@ class Rejected(Exception):
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
+
+
+def _status(exc: FlowError) -> int:
+    """The HTTP status of a library error about the request (the one place that maps them)."""
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, CollectorError) and exc.line:
+        return 400  # a body that does not parse (JUnit XML at a line)
+    return 422
+
+
+class _NoQueryInAccessLog(logging.Filter):
+    """uvicorn's access log line without the query string: it may carry a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?[query omitted]", *args[3:])
+        return True
+
+
+def _quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _NoQueryInAccessLog) for f in access.filters):
+        access.addFilter(_NoQueryInAccessLog())
 
 
 def check_serve_options(host: str, token: str, allow_remote: bool) -> None:
@@ -81,6 +108,7 @@ def create_app(repo: FlowRepo, token: str) -> Any:
         raise CollectorError("no ingest token set", field="signals.ingest_token")
     expected = f"Bearer {token}".encode()
     sink = _Sink(repo)
+    _quiet_access_log()
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -93,6 +121,14 @@ def create_app(repo: FlowRepo, token: str) -> Any:
     async def rejected(_: Request, exc: Rejected) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(FlowError)
+    async def refused(_: Request, exc: FlowError) -> JSONResponse:
+        status = _status(exc)
+        message = f"signals store unavailable: {exc.message}" if status == 503 else (
+            exc.render() if isinstance(exc, CollectorError) else exc.message)
+        return JSONResponse({"error": message, "field": exc.field or ("body" if status == 400 else None)},
+                            status_code=status)
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Any:
@@ -122,12 +158,9 @@ def create_app(repo: FlowRepo, token: str) -> Any:
 
         if not commit:
             raise Rejected(422, "the query parameter 'commit' is required", "commit")
-        try:
-            commit = check_commit(commit)
-            counts = parse_junit_bytes(await _body(request), "request body")
-        except CollectorError as exc:
-            raise Rejected(400 if exc.line else 422, exc.render(), exc.field or "body") from exc
-        task = await run_in_threadpool(_task_for, repo, commit)
+        commit = check_commit(commit)
+        counts = parse_junit_bytes(await _body(request), "request body")
+        task = await run_in_threadpool(task_for, repo, commit)
         result = await run_in_threadpool(sink.add, junit_events(counts, commit, task, source="ingest:junit"))
         return {**result, "tests_total": counts.total, "tests_failed": counts.failed, "ci_passed": counts.passed}
 
@@ -151,15 +184,10 @@ class _Sink:
     def add(self, events: list[Any]) -> dict[str, Any]:
         from flowloop.signals.store import open_store
 
-        with self.lock:
-            try:
-                if self.store is None:
-                    self.store = open_store(self.repo)
-                result = self.store.add(events)
-            except SignalError as exc:
-                raise Rejected(422, exc.render(), exc.field) from exc
-            except StoreError as exc:
-                raise Rejected(503, f"signals store unavailable: {exc.message}") from exc
+        with self.lock:  # SignalError (422) and StoreError (503) reach the app's handler
+            if self.store is None:
+                self.store = open_store(self.repo)
+            result = self.store.add(events)
         return {"added": result.added, "duplicates": result.duplicates}
 
     def close(self) -> None:
@@ -170,122 +198,47 @@ class _Sink:
 
 
 def parse_events_body(body: bytes) -> list[Any]:
-    """Validate every event of a request before any is stored (all-or-nothing)."""
-    from flowloop.signals.events import parse_event
+    """Request limits, then every event validated before any is stored (all-or-nothing)."""
+    from flowloop.integrations.ingest_events import events_from_json
 
     data = _json(body)
     items = data if isinstance(data, list) else [data]
-    if not items:
-        raise Rejected(422, "empty list of events", "body")
     if len(items) > MAX_EVENTS:
         raise Rejected(413, f"more than {MAX_EVENTS} events in one request; split it", "body")
-    events = []
     for index, item in enumerate(items):
-        where = f"events[{index}]" if isinstance(data, list) else "event"
-        try:
-            events.append(parse_event(item, where=where))
-        except SignalError as exc:
-            field = f"{where}.{exc.field}" if exc.field else where
-            raise Rejected(422, exc.message, field if isinstance(data, list) else (exc.field or "body")) from exc
-    return events
-
-
-def error_rate_event(repo: FlowRepo, data: Any, request_id: str | None = None) -> Any:
-    """The ``error_rate`` outcome of a Sentry-style error report (see the module docstring)."""
-    from flowloop.signals.events import OutcomeEvent
-
-    if not isinstance(data, dict):
-        raise Rejected(422, "the body must be a JSON object", "body")
-    nested = data.get("data") if isinstance(data.get("data"), dict) else {}
-
-    def get(name: str) -> Any:
-        return data[name] if name in data else nested.get(name)
-
-    release = _optional_str(get("release"), "release")
-    commit = _optional_str(get("commit"), "commit")
-    if commit is None and release and re.fullmatch(r"[0-9a-fA-F]{7,40}", release):
-        commit = release  # Sentry releases are commonly the git sha
-    if release is None and commit is None:
-        raise Rejected(422, "name the deployed 'release' or 'commit'", "release")
-    errors = get("errors")
-    if isinstance(errors, bool) or not isinstance(errors, (int, float)) or errors < 0:
-        raise Rejected(422, "'errors' must be a non-negative number", "errors")
-    total = get("total")
-    window = _optional_str(get("window"), "window")
-    if total is not None:
-        if isinstance(total, bool) or not isinstance(total, (int, float)) or total <= 0:
-            raise Rejected(422, "'total' must be a positive number", "total")
-        if errors > total:
-            raise Rejected(422, "'errors' is larger than 'total'", "errors")
-        value = errors / total
-    else:
-        if window is None:
-            raise Rejected(422, "give 'total' (a rate) or 'window' (errors per hour)", "total")
-        found = _WINDOW.match(window)
-        if not found or float(found.group(1)) <= 0:
-            raise Rejected(422, "'window' must look like 30m, 1h or 7d", "window")
-        value = errors / (float(found.group(1)) * _SECONDS[found.group(2)] / 3600)
-    when = _timestamp(get("timestamp"))
-    fields = {"release": release, "commit": commit, "errors": errors, "total": total, "window": window,
-              "environment": _optional_str(get("environment"), "environment"),
-              "project": _optional_str(get("project"), "project"),
-              "timestamp": when.isoformat() if when else None, "request": request_id}
-    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return OutcomeEvent(
-        task=_task_for(repo, commit) if commit else f"release:{release}",
-        metric="error_rate", value=value, window=window, commit=commit, repo_commit=commit,
-        created_at=when or dt.datetime.now(dt.timezone.utc),
-        idempotency_key=f"errors:{digest}", source="ingest:errors",
-    )
+        size = len(json.dumps(item, ensure_ascii=False).encode())
+        if size > MAX_EVENT_BYTES:
+            where = f"events[{index}]" if isinstance(data, list) else "event"
+            raise Rejected(413, f"{where} is {size} bytes, over the {MAX_EVENT_BYTES}-byte limit of one event", where)
+    return events_from_json(data)
 
 
 async def _body(request: Any) -> bytes:
-    body: bytes = await request.body()
-    if len(body) > MAX_BODY:
-        raise Rejected(413, f"body larger than {MAX_BODY} bytes", "body")
-    return body
+    """The body, read as it arrives and refused as soon as it passes ``MAX_BODY``."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Rejected(413, f"body larger than {MAX_BODY} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (send a finite number or null)")
 
 
 def _json(body: bytes) -> Any:
     if not body.strip():
         raise Rejected(400, "empty body; send JSON", "body")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise Rejected(400, "the body is not UTF-8", "body") from exc
     except json.JSONDecodeError as exc:
         raise Rejected(400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "body") from exc
-
-
-def _optional_str(value: Any, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise Rejected(422, f"'{field}' must be a string", field)
-    return value.strip()
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-        if isinstance(value, str):
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise Rejected(422, f"'timestamp' is not a time: {exc}", "timestamp") from exc
-    raise Rejected(422, "'timestamp' must be an ISO time or epoch seconds", "timestamp")
-
-
-def _task_for(repo: FlowRepo, commit: str) -> str:
-    from flowloop.signals.collect_git import commit_task
-
-    try:
-        return commit_task(repo, commit)
-    except FlowError:
-        return commit[:12]
+    except ValueError as exc:
+        raise Rejected(400, str(exc), "body") from exc
 
 
 def _is_loopback(host: str) -> bool:

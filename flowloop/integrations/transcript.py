@@ -82,11 +82,61 @@ class Transcript:
     bad_lines: int = 0
 
 
-def read_transcript(path: Path) -> Transcript:
-    """Parse ``path``; raises ``OSError`` if it cannot be read, skips lines it cannot parse."""
+MAX_TRANSCRIPT_BYTES = 128 * 1024 * 1024  # a long session is tens of MB; more is not a transcript
+READ_TIMEOUT_S = 20.0  # a hook must finish well inside the agent's 60 s hook timeout
+_CHUNK = 1024 * 1024
+
+
+def read_bounded(path: Path, max_bytes: int = MAX_TRANSCRIPT_BYTES, timeout_s: float = READ_TIMEOUT_S) -> bytes:
+    """The bytes of ``path``, which the hook input names and so is not trusted.
+
+    Only a regular file is read (a FIFO would block forever, ``/dev/zero`` would grow memory
+    until it runs out), it is opened without blocking and checked after opening (no swap
+    between check and read), at most ``max_bytes`` are read, and reading stops at ``timeout_s``.
+    Raises ``FileNotFoundError`` (``OSError``) when it is missing and :class:`CollectorError`
+    when it is not something to read.
+    """
+    import os
+    import stat
+    import time
+
+    from flowloop.errors import CollectorError
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CollectorError("not a regular file; refusing to read it", path=path, field="transcript_path",
+                                 hint="the hook input must name the session's transcript file")
+        if info.st_size > max_bytes:
+            raise CollectorError(f"transcript is {info.st_size} bytes, over the {max_bytes}-byte limit",
+                                 path=path, field="transcript_path")
+        deadline = time.monotonic() + timeout_s
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:  # it grew while we read
+                raise CollectorError(f"transcript grew past the {max_bytes}-byte limit", path=path,
+                                     field="transcript_path")
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise CollectorError(f"reading the transcript took over {timeout_s:.0f}s", path=path,
+                                     field="transcript_path")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_transcript(path: Path, max_bytes: int = MAX_TRANSCRIPT_BYTES) -> Transcript:
+    """Parse ``path`` (read through :func:`read_bounded`); skips lines it cannot parse."""
     reader = _Reader()
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
+    text = read_bounded(path, max_bytes).decode("utf-8", errors="replace")
+    if text:
+        for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may sit in a JSON string
             if not line.strip():
                 continue
             try:

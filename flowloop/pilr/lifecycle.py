@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from flowloop.errors import DocumentError, LifecycleError
 from flowloop.pilr.lint import LintReport, lint
 from flowloop.pilr.model import Pilr, PilrMeta, PilrStatus, PilrType
@@ -91,17 +93,23 @@ def create_document(
     if pilr_type == PilrType.EPHEMERAL and not task:
         raise DocumentError("an ephemeral document needs a task", field="task", hint="pass --task <task id>")
     day = today or _today()
-    meta = PilrMeta(
-        id=store.new_id(pilr_type, title),
-        type=pilr_type,
-        title=title,
-        tags=[t.strip() for t in (tags or []) if t.strip()],
-        created=day,
-        updated=day,
-        task=task,
-        derived_from=derived_from or [],
-        sources=sources or [],
-    )
+    try:
+        meta = PilrMeta(
+            id=store.new_id(pilr_type, title),
+            type=pilr_type,
+            title=title,
+            tags=[t.strip() for t in (tags or []) if t.strip()],
+            created=day,
+            updated=day,
+            task=task,
+            derived_from=derived_from or [],
+            sources=sources or [],
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise DocumentError(err["msg"].removeprefix("Value error, "), field=field,
+                            hint="titles, tags and task ids are single lines") from exc
     return store.create(meta, body if body is not None else TEMPLATES[pilr_type])
 
 

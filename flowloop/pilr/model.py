@@ -29,7 +29,9 @@ class PilrStatus(str, Enum):
 
 
 ID_PREFIX = {PilrType.EPHEMERAL: "eph", PilrType.EVERGREEN: "evg", PilrType.CUMULATIVE: "cum"}
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")  # used with fullmatch: "$" let "id\n" pass
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 # Field order of the rendered front matter; stable so diffs in review stay small.
 FIELD_ORDER = (
@@ -69,10 +71,27 @@ class PilrMeta(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        if not ID_PATTERN.fullmatch(value):
             raise ValueError(
                 "must be lowercase letters, digits, '.', '_' or '-' (at most 128 characters)"
             )
+        return value
+
+    @field_validator("title", "task", "superseded_by")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        # A newline in a title once wrote "status: archived" and a "---" fence into the front
+        # matter: the file stopped parsing and every command reading the store failed.
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("must be one line without control characters (no newline or tab)")
+        return value
+
+    @field_validator("tags", "supersedes", "derived_from", "sources")
+    @classmethod
+    def _one_line_items(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if _CONTROL.search(item) or not item.strip():
+                raise ValueError(f"{item!r}: each entry must be one non-empty line without control characters")
         return value
 
     @field_validator("tags", "supersedes", "derived_from", "sources", mode="before")

@@ -133,10 +133,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """``created`` and ``updated`` are often the same date object: plain YAML would write an
+    anchor and an alias (``created: &id001 2025-01-01``, ``updated: *id001``), so that editing
+    one date by hand changes both."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(meta: PilrMeta, body: str) -> str:
-    """Front matter in a stable key order, then the body; ``parse_text`` reads it back equal."""
+    """Front matter in a stable key order, then the body; ``parse_text`` reads it back equal.
+
+    The result is parsed back before it is returned, so a value that would break the file (the
+    model refuses the known ones) is an error here, never a document that no longer parses.
+    """
     dumped = meta.model_dump()
     ordered = {key: _plain(dumped[key]) for key in FIELD_ORDER}
-    front = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1000)
+    front = yaml.dump(ordered, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True,
+                      default_flow_style=None, width=1000)
     body = body.rstrip("\n")
-    return f"{FENCE}\n{front}{FENCE}\n\n{body}\n" if body else f"{FENCE}\n{front}{FENCE}\n"
+    text = f"{FENCE}\n{front}{FENCE}\n\n{body}\n" if body else f"{FENCE}\n{front}{FENCE}\n"
+    try:
+        again = parse_text(Path(f"{meta.id}.md"), text).meta
+    except DocumentError as exc:
+        raise DocumentError(f"would not read back: {exc.message}", field=exc.field, hint="change that value") from exc
+    if again != meta:
+        raise DocumentError("would not read back unchanged", field="front matter",
+                            hint="remove unusual characters from the title and tags")
+    return text

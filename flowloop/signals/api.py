@@ -17,7 +17,7 @@ from flowloop.errors import SignalError
 from flowloop.repo import FlowRepo
 from flowloop.signals.events import EventBase
 from flowloop.signals.jsonl import as_event
-from flowloop.signals.store import ImportResult, open_store
+from flowloop.signals.store import ImportResult, check_kinds, open_store, scrub_event, store_exists
 
 PREFERENCE_KINDS = ("preference", "approval", "rewrite", "scope_change")
 
@@ -55,7 +55,8 @@ def record(
                 field="kind",
                 hint=f"use one of: {', '.join(allowed)} (or `flow signal import` for any kind)",
             )
-        parsed.append(as_event(data, where, number if len(items) > 1 else None))
+        # Scrubbed here, not only in the store: the CLI echoes these events back to the terminal.
+        parsed.append(scrub_event(as_event(data, where, number if len(items) > 1 else None)))
     with open_store(repo) as store:
         result = store.add(parsed)
     return RecordResult(events=parsed, added=result.added, duplicates=result.duplicates)
@@ -63,6 +64,10 @@ def record(
 
 def list_events(repo: FlowRepo, kind: str | None = None, task: str | None = None) -> list[EventBase]:
     """Stored events, oldest first, filtered by kind and task."""
+    if not store_exists(repo):
+        if kind is not None:
+            check_kinds(kind)  # a bad filter is an error even on an empty repository
+        return []
     with open_store(repo) as store:
         return store.query(kind=kind, task=task)
 

@@ -142,6 +142,23 @@ def check_commit(commit: str) -> str:
     return commit.lower()
 
 
+_REVISION = re.compile(r"[A-Za-z0-9._/~^@{}][A-Za-z0-9._/~^@{}-]{0,199}")  # never a leading '-' (an option)
+
+
+def _resolve_revision(root: Path, revision: str) -> str:
+    from flowloop.signals.gitlog import run_git
+
+    if not _REVISION.fullmatch(revision):
+        raise CollectorError(f"{revision!r} is not a commit sha or revision", field="commit",
+                             hint="pass a sha, HEAD, a branch or a tag")
+    try:
+        sha = run_git(root, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}").strip()
+    except CollectorError as exc:
+        raise CollectorError(f"{revision!r} names no commit of this repository", field="commit",
+                             hint="pass a sha, HEAD, a branch or a tag") from exc
+    return check_commit(sha)
+
+
 def collect_junit(repo: FlowRepo, paths: Iterable[Path], commit: str | None = None) -> JunitResult:
     """Parse the reports at ``paths`` and store their outcomes for ``commit`` (default: HEAD)."""
     from flowloop.signals.collect_git import commit_task
@@ -157,6 +174,8 @@ def collect_junit(repo: FlowRepo, paths: Iterable[Path], commit: str | None = No
                                  hint="pass --commit SHA") from exc
         if commit is None:
             raise CollectorError("the repository has no commits", field="commit", hint="pass --commit SHA")
+    elif not _SHA.match(commit):
+        commit = _resolve_revision(repo.root, commit)  # HEAD, HEAD~1, a branch or tag
     else:
         commit = check_commit(commit)
         # An abbreviated sha names the same commit as the full one: store the full one when known.

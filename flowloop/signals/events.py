@@ -46,9 +46,12 @@ def utcnow() -> dt.datetime:
 
 
 class EventBase(BaseModel):
-    """Fields every event has. ``idempotency_key`` defaults to a hash of the content."""
+    """Fields every event has. ``idempotency_key`` defaults to a hash of the content.
 
-    model_config = ConfigDict(extra="forbid")
+    No number may be NaN or infinite: strict JSON cannot carry them, so one stored would break
+    every export and ``--json`` listing after it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -74,15 +77,19 @@ class EventBase(BaseModel):
         common = set(EventBase.model_fields)
         return {k: v for k, v in self.model_dump(mode="json").items() if k not in common}
 
-    def content_key(self) -> str:
-        """Stable hash of what the event says (not its random id), so a retry dedupes."""
-        body = {
+    def content_key(self, with_time: bool = True) -> str:
+        """Stable hash of what the event says (not its random id), so a retry dedupes.
+
+        ``with_time=False`` leaves ``created_at`` out: for an event whose time the receiver
+        stamped (a client that sent neither key nor time), where a retry differs only in it."""
+        body: dict[str, Any] = {
             "kind": self.kind,
             "task": self.task,
             "session": self.session,
-            "created_at": self.created_at.isoformat(),
             "payload": self.payload(),
         }
+        if with_time:
+            body["created_at"] = self.created_at.isoformat()
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         return f"auto:{digest[:32]}"
 
@@ -155,7 +162,7 @@ class OutcomeEvent(EventBase):
 
 
 class Candidate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str
     score: float

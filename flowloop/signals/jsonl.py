@@ -8,8 +8,9 @@ the field at fault) leaves the store untouched.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from flowloop.errors import SignalError
 from flowloop.signals.events import EventBase, parse_event
@@ -17,20 +18,28 @@ from flowloop.signals.events import EventBase, parse_event
 
 def read_events(path: Path, progress: Callable[[int, int], None] | None = None) -> list[EventBase]:
     """Every event in the JSONL file ``path``; the first bad line raises with its line number."""
+    return list(iter_events(path, progress))
+
+
+def iter_events(path: Path, progress: Callable[[int, int], None] | None = None) -> Iterator[EventBase]:
+    """The events of ``path`` one line at a time (memory stays flat for a big export);
+    ``progress(bytes_read, file_size)``. The first bad line raises with its line number."""
     try:
-        raw = path.read_bytes()
+        fh = path.open("rb")
     except FileNotFoundError as exc:
         raise SignalError("no such file", path=path, hint="pass a JSONL file written by `flow signal export`") from exc
     except OSError as exc:
         raise SignalError(f"cannot read: {exc.strerror}", path=path) from exc
-    lines = raw.splitlines()
-    parsed: list[EventBase] = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            parsed.append(parse_line(line, path, number))
-        if progress is not None and (number % 500 == 0 or number == len(lines)):
-            progress(number, len(lines))
-    return parsed
+    with fh:
+        total = os.fstat(fh.fileno()).st_size
+        number = 0
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                yield parse_line(line, path, number)
+            if progress is not None and number % 500 == 0:
+                progress(fh.tell(), total)
+        if progress is not None:
+            progress(total, total)
 
 
 def parse_line(line: bytes | str, path: Path | str, number: int) -> EventBase:

@@ -28,9 +28,11 @@ from flowloop.signals.events import KINDS, EventBase, parse_event
 from flowloop.signals.migrate import ensure_schema
 from flowloop.signals.schema import COMMON_COLUMNS, events
 
-# Never scrubbed: identifiers and hashes the store itself relies on.
-_VERBATIM = frozenset({"id", "kind", "idempotency_key", "created_at", "schema_version"})
+# Never scrubbed: identifiers and hashes the store itself relies on. (``idempotency_key`` is
+# chosen by the client and may quote anything, so it is scrubbed, see ``_safe_key``.)
+_VERBATIM = frozenset({"id", "kind", "created_at", "schema_version"})
 _COMMON = frozenset(COMMON_COLUMNS)
+IMPORT_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def _scrubbed(event: EventBase) -> tuple[EventBase, dict[str, Any]]:
     """The scrubbed event and its JSON form (one dump serves both the check and the row)."""
     data = event.model_dump(mode="json")
     cleaned = {key: value if key in _VERBATIM else scrub_value(value) for key, value in data.items()}
+    cleaned["idempotency_key"] = _safe_key(data["idempotency_key"])
     if cleaned == data:
         return event, data
     try:
@@ -80,6 +83,19 @@ def _scrubbed(event: EventBase) -> tuple[EventBase, dict[str, Any]]:
         return parse_event(cleaned, where=f"event {event.id} (after redacting secrets)"), cleaned
     except SignalError as exc:
         raise SignalError(exc.message, field=exc.field, hint="the event differs only in secrets; drop it") from exc
+
+
+def _safe_key(key: str) -> str:
+    """The key with secrets redacted, plus a hash of the original so that two keys differing
+    only in their secret stay two keys (and a retry of the same one still dedupes)."""
+    import hashlib
+
+    from flowloop.scrub import scrub
+
+    cleaned = scrub(key)
+    if cleaned == key:
+        return key
+    return f"{cleaned}#{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 class SignalStore:
@@ -112,35 +128,58 @@ class SignalStore:
 
     def add(self, events_: Iterable[EventBase]) -> AddResult:
         """Store ``events_`` in one transaction; keys already stored count as duplicates."""
-        rows: dict[str, dict[str, Any]] = {}
-        seen = 0
+        batch = list(events_)
+        return self._write(lambda: iter([batch]))
+
+    def _write(self, batches: Callable[[], Iterator[Iterable[EventBase]]]) -> AddResult:
+        """All batches from ``batches()`` in one transaction (called again on a retry)."""
         stored_at = dt.datetime.now(dt.timezone.utc)
-        for event in events_:
-            seen += 1
-            if not isinstance(event, EventBase):
-                raise SignalError(f"expected an event, got {type(event).__name__}", hint="build events with parse_event")
-            row = _to_row(*_scrubbed(event), stored_at)
-            rows.setdefault(row["idempotency_key"], row)  # a key twice in one batch is a duplicate
-        if not rows:
-            return AddResult(0, 0)
-        # Sorted keys: concurrent PostgreSQL batches take row locks in one order, so no deadlock.
-        ordered = [rows[key] for key in sorted(rows)]
+        counts = {"seen": 0}
 
         def write() -> int:
+            added = 0
+            counts["seen"] = 0
             stmt = _insert_ignore(self.engine.dialect.name)
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                return len(conn.execute(stmt, ordered).all())
+                for batch in batches():
+                    rows: dict[str, dict[str, Any]] = {}
+                    for event in batch:
+                        counts["seen"] += 1
+                        if not isinstance(event, EventBase):
+                            raise SignalError(f"expected an event, got {type(event).__name__}",
+                                              hint="build events with parse_event")
+                        row = _to_row(*_scrubbed(event), stored_at)
+                        rows.setdefault(row["idempotency_key"], row)  # a key twice in one batch is a duplicate
+                    if rows:
+                        # Sorted keys: concurrent PostgreSQL batches take row locks in one order.
+                        added += len(conn.execute(stmt, [rows[key] for key in sorted(rows)]).all())
+            return added
 
         added = with_retries(write)
-        return AddResult(added=added, duplicates=seen - added)
+        return AddResult(added=added, duplicates=counts["seen"] - added)
 
     def import_jsonl(self, path: Path, progress: Callable[[int, int], None] | None = None) -> ImportResult:
-        """Validate every line of ``path`` first, then store all of it in one transaction."""
-        from flowloop.signals.jsonl import read_events
+        """Validate every line of ``path`` first, then store all of it in one transaction.
 
-        parsed = read_events(path, progress=progress)
-        result = self.add(parsed)
-        return ImportResult(path=path, events=len(parsed), added=result.added, duplicates=result.duplicates)
+        Two streaming passes (validate, then write in batches of ``IMPORT_BATCH``) instead of
+        holding the whole file and every event in memory: a 100 MB export once peaked at
+        ~640 MB."""
+        from flowloop.signals.jsonl import iter_events
+
+        lines = sum(1 for _ in iter_events(path, progress=progress))  # every line valid, or raise
+
+        def batches() -> Iterator[list[EventBase]]:
+            batch: list[EventBase] = []
+            for event in iter_events(path):
+                batch.append(event)
+                if len(batch) >= IMPORT_BATCH:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        result = self._write(batches)
+        return ImportResult(path=path, events=lines, added=result.added, duplicates=result.duplicates)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -199,6 +238,12 @@ class SignalStore:
         return written
 
 
+def store_exists(repo: FlowRepo) -> bool:
+    """Whether there is a store to read: a configured URL, or the default SQLite file. A read
+    (``flow signal list``) must not create the database and its folders."""
+    return bool(repo.settings.database_url.strip()) or (repo.state_dir / "signals.db").exists()
+
+
 def open_store(repo: FlowRepo) -> SignalStore:
     """The repository's store: ``settings.database_url`` if set, else ``.flow/state/signals.db``."""
     settings = repo.settings
@@ -251,7 +296,7 @@ def _to_event(row: Any) -> EventBase:
     return parse_event(data, where=f"stored event {row['id']}")
 
 
-def _kinds(kind: str | Sequence[str]) -> list[str]:
+def check_kinds(kind: str | Sequence[str]) -> list[str]:
     wanted = [kind] if isinstance(kind, str) else list(kind)
     for name in wanted:
         if name not in KINDS:
@@ -268,7 +313,7 @@ def _filters(
 ) -> list[Any]:
     where: list[Any] = []
     if kind is not None:
-        where.append(events.c.kind.in_(_kinds(kind)))
+        where.append(events.c.kind.in_(check_kinds(kind)))
     if task is not None:
         where.append(events.c.task == task)
     if since is not None:

@@ -111,3 +111,58 @@ def test_scrub_value_walks_nested_structures() -> None:
     assert out["options"] == ["a", "[REDACTED:aws_access_key]"]
     assert out["nested"] == {"n": 3, "deep": ("password=[REDACTED:password]",)}
     assert out["score"] == 0.5 and out["flag"] is None
+
+
+# Issue 11: one real-format sample per kind that used to be stored in clear.
+GAPS = [
+    ("django settings", "SECRET_KEY=django-insecure-7x!k2p#q9v", "secret", "django-insecure"),
+    ("django env", "DJANGO_SECRET_KEY='w8$kq2-zz91-lmn0'", "secret", "w8$kq2"),
+    ("jwt secret yaml", "JWT_SECRET_KEY: 4f9a2c71e0b3d5", "secret", "4f9a2c71e0b3d5"),
+    ("redis empty user", "REDIS_URL=redis://:s3cr3tpw@cache.internal:6379/0", "url_password", "s3cr3tpw"),
+    ("azure storage", "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;EndpointSuffix=core.windows.net",
+     "azure_key", "Eby8vdM02xNO"),
+    ("sendgrid", "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", "sendgrid_key", "TwL2iGABf9DH"),
+    ("twilio api key", "twilio key SK2a0747eba6abf96b7e3c3ff0b4530f6e", "twilio_key", "SK2a0747eba6"),
+    ("mailchimp", "MC 0e5b2f1c3d4a5b6c7d8e9f0a1b2c3d4e-us14", "mailchimp_key", "0e5b2f1c3d4a"),
+    ("discord bot", "bot token MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs", "discord_token", "ZnCjm1XVW7"),
+    ("telegram bot", "TG 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0", "telegram_token", "AAHdqTcvCH1v"),
+    ("digitalocean", "dop_v1_" + "a1b2c3d4" * 8, "digitalocean_token", "a1b2c3d4a1b2"),
+    ("shopify", "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", "shopify_token", "1a2b3c4d5e6f"),
+    ("pypi", "pypi-AgEIcHlwaS5vcmcCJGI4YjQ5ZDNlLTk4YTQtNDBhMC1hYTliLWJjZWY3ZGQ4ZjQ3NQ", "pypi_token", "AgEIcHlwaS5v"),
+    ("slack app", "xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef", "slack_token", "A0123456789-12"),
+    ("curl basic", "curl -u admin:Tr0ub4dor https://api.example.com", "password", "Tr0ub4dor"),
+    ("cli password", "mysql --password hunter2x -h db", "password", "hunter2x"),
+    ("cli password equals", "psql --db-password=hunter2x", "password", "hunter2x"),
+    ("netrc one line", "machine api.example.com login bob password n3trcpw", "password", "n3trcpw"),
+    ("netrc block", "machine api.heroku.com\n  login me@example.com\n  password 01234abcdef", "password", "01234abcdef"),
+    ("docker config", '{"auths": {"ghcr.io": {"auth": "Ym9iOnMzY3IzdHB3"}}}', "docker_auth", "Ym9iOnMzY3IzdHB3"),
+    ("password with slash", "password=p/ss@w0rd!", "password", "p/ss@w0rd"),
+    ("url password with slash and at", "postgres://bob:p@ss/w0rd@db.internal:5432/app", "url_password", "ss/w0rd"),
+    ("short password", "login with password=abc", "password", "=abc"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "kind", "secret"), GAPS, ids=[g[0] for g in GAPS])
+def test_issue11_gaps_are_redacted(name: str, text: str, kind: str, secret: str) -> None:
+    out = scrub(text)
+    assert secret not in out, out
+    assert f"[REDACTED:{kind}]" in out
+    assert scrub(out) == out
+
+
+NOT_SECRETS = [
+    "the primary_key=id column and sort_key=name",
+    "run `docker login` and then --password-stdin < token.txt",
+    "see https://example.com:8080/users/profile for details",
+    "curl -u $USER:$TOKEN https://api.example.com",
+    "git log --author=bob --since=2.weeks",
+    "Version 12345678:abc is not a telegram token",
+    "The SK team meets at 10; SG.release notes are out.",
+    "the password field is validated; see login.py",
+    'config = {"auth": "none"}',
+]
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_prose_and_code_near_the_new_patterns_survive(text: str) -> None:
+    assert scrub(text) == text

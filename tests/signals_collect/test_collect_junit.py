@@ -106,3 +106,20 @@ def test_malformed_and_unsafe_xml_name_the_file_and_line(tmp_path: Path, monkeyp
     assert no_git.exit_code == 1 and "--commit" in no_git.output
     bad_sha = runner.invoke(app, ["-C", str(tmp_path), "collect", "junit", str(JUNIT / "jest.xml"), "--commit", "nope"])
     assert bad_sha.exit_code == 1 and "commit" in bad_sha.output
+
+
+def test_commit_may_be_head_or_a_revision_as_the_default_is(git_repo: Path) -> None:
+    repo = init_repo(git_repo).repo
+    (git_repo / "a.txt").write_text("a")
+    subprocess.run(["git", "add", "a.txt"], cwd=git_repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "LED-6: add a"], cwd=git_repo, check=True,
+                   env={**os.environ, "HOME": str(git_repo)})
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=git_repo, capture_output=True, text=True).stdout.strip()
+    done = runner.invoke(app, ["-C", str(git_repo), "collect", "junit", str(JUNIT / "jest.xml"), "--commit", "HEAD", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["commit"] == head
+    assert collect_junit(repo, [JUNIT / "jest.xml"], commit="main").commit == head
+    for bad in ("--upload-pack=x", "nope-branch", "HEAD~5"):
+        with pytest.raises(CollectorError) as caught:
+            collect_junit(repo, [JUNIT / "jest.xml"], commit=bad)
+        assert caught.value.field == "commit"
