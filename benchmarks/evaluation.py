@@ -83,7 +83,7 @@ def main() -> None:
     from flowloop.evaluate.runner import EvalData
     from flowloop.pipeline.prompts import planning_messages
     from flowloop.repo import find_repo
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

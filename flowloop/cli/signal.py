@@ -194,7 +194,7 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON."),
 ) -> None:
     """Counts by kind and week, and progress toward the SFT (~50 docs) and DPO (~200 pairs) thresholds."""
-    from flowloop.signals.stats import signal_stats
+    from flowloop.pipeline.signal_stats import signal_stats
 
     stats = signal_stats(repo_of(ctx))
     if as_json:

@@ -169,7 +169,7 @@ def gated_promote(
     """
     from flowloop.evaluate.runner import EvalData, evaluate_model
     from flowloop.evaluate import data as eval_data
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     candidate = resolve_model(repo, version)
     if candidate.is_base:

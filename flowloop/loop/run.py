@@ -301,9 +301,9 @@ def _run_stages(repo: FlowRepo, state: RunState, previous: RunState | None, summ
             summary.promoted.append(decision["candidate"])
     summary.planning = _planning_numbers(state.result("evaluate"), summary.trained)
     if not state.done("report"):
-        from flowloop.evaluate.report import build_report
+        from flowloop.report import build_report
 
-        mark(repo, state, "report", "done", {"path": str(build_report(repo))})
+        mark(repo, state, "report", "done", {"path": str(build_report(repo, loop_run=state.to_json()))})
     summary.report = state.result("report").get("path")
     from flowloop.evaluate.lineage import current_version
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowloop.train.device import Hardware, MemoryEstimate
-    from flowloop.train.registry import ModelVersion
+    from flowloop.models.registry import ModelVersion
 
 Progress = Callable[[int, int], None]
 """``(step, total_steps)`` after each optimizer step."""

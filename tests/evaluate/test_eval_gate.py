@@ -20,7 +20,7 @@ from flowloop.evaluate.results import EvalResult, store_result
 from flowloop.evaluate.runner import eval_settings
 from flowloop.evaluate.suites import SUITES, summarise
 from flowloop.repo import FlowRepo
-from flowloop.train.registry import Registry
+from flowloop.models.registry import Registry
 
 from evalkit import pair, register_model, write_dataset
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowloop.evaluate.report import build_report
+from flowloop.report.page import build_report
 from flowloop.evaluate.results import EvalResult, store_result
 from flowloop.evaluate.suites import summarise
 from flowloop.pilr.model import PilrMeta, PilrType

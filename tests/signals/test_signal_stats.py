@@ -18,7 +18,7 @@ from flowloop.signals.events import (
     ScopeChangeEvent,
 )
 from flowloop.signals.pairs import count_pairs, pair_count
-from flowloop.signals.stats import signal_stats
+from flowloop.pipeline.signal_stats import signal_stats
 from flowloop.signals.store import open_store
 
 W10 = dt.datetime(2025, 3, 4, tzinfo=dt.timezone.utc)

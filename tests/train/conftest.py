@@ -12,6 +12,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 def base_checkpoint(model_cache: Path) -> Path:
     """The packaged SmolLM2 GGUF converted once into the session's model cache."""
     from flowloop.config import load_settings
-    from flowloop.train.base_model import resolve_base_model
+    from flowloop.models.base_model import resolve_base_model
 
     return resolve_base_model(load_settings(None, cache_dir=str(model_cache)))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import RegistryError
 from flowloop.repo import init_repo
-from flowloop.train.registry import Registry
+from flowloop.models.registry import Registry
 
 runner = CliRunner()
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import InferenceError
 from flowloop.repo import FlowRepo
-from flowloop.train.registry import Registry
+from flowloop.models.registry import Registry
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -96,7 +96,7 @@ def test_ask_base_and_v2_through_cli_and_api(trained: FlowRepo) -> None:
 
 
 def test_loaded_model_scores_and_generates(trained: FlowRepo) -> None:
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
 
     v2 = load_specialist(trained, "v2")
     prompt = [{"role": "system", "content": "You review work."}, {"role": "user", "content": "Review: x = 1.5 dollars"}]
@@ -119,7 +119,7 @@ def served(trained: FlowRepo) -> Iterator[tuple[str, Any]]:
     """`flow serve-model`'s app on a real local HTTP server, serving v2 with an API key."""
     import uvicorn
 
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
     from flowloop.specialist.server import create_app
 
     loaded = load_specialist(trained, "v2")
