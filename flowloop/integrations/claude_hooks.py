@@ -161,13 +161,11 @@ def _session_query(repo: FlowRepo) -> str:
 
 
 def _branch(root: Path) -> str | None:
-    """The checked-out branch, read from ``.git/HEAD`` directly (no git process on the hot path)."""
-    head = root / ".git" / "HEAD"
-    try:
-        text = head.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return text.removeprefix("ref: refs/heads/") if text.startswith("ref: refs/heads/") else None
+    """The checked-out branch, read from the git directory directly (no git process on the hot
+    path); ``.git`` may be a worktree's pointer file (``flowloop.git.current_branch``)."""
+    from flowloop.git import current_branch
+
+    return current_branch(root)
 
 
 # -- plan approval ------------------------------------------------------------------------------

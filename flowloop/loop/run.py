@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowloop.errors import DatasetError, EvaluationError, FlowError
+from flowloop.git import is_toplevel
 from flowloop.loop.lock import LOCK_NAME, LoopLock
 from flowloop.loop.state import RunState, input_fingerprint, load_state, mark, now, save_state
 from flowloop.repo import FlowRepo
@@ -73,8 +74,8 @@ class LoopSummary:
 
 def _is_git_work_tree(repo: FlowRepo) -> bool:
     # Only the repository's own history: a .flow project inside a bigger checkout (an example
-    # folder) must not mine its parent's commits.
-    return (repo.root / ".git").exists()
+    # folder) must not mine its parent's commits. A linked worktree is its own top level.
+    return is_toplevel(repo.root)
 
 
 def _signal_count(repo: FlowRepo) -> int:
