@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.repo import FlowRepo
 from flowloop.models.base_model import resolve_model_name
 from flowloop.models.registry import Registry
+from flowloop.repo import FlowRepo
 
 Message = dict[str, str]
 BASE = "base"

@@ -25,9 +25,9 @@ from typing import Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DatasetError
-from flowloop.report import svg
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
+from flowloop.report import svg
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {

@@ -144,8 +144,8 @@ def check_commit(commit: str) -> str:
 
 def collect_junit(repo: FlowRepo, paths: Iterable[Path], commit: str | None = None) -> JunitResult:
     """Parse the reports at ``paths`` and store their outcomes for ``commit`` (default: HEAD)."""
-    from flowloop.signals.collect_git import commit_task
     from flowloop.git import head_commit
+    from flowloop.signals.collect_git import commit_task
     from flowloop.signals.store import open_store
 
     counts = parse_junit_files(paths)  # parse everything before resolving or storing anything

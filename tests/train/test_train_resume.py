@@ -13,8 +13,8 @@ from helpers_train import small_repo, write_dataset
 from transformers import TrainerCallback
 
 from flowloop.errors import TrainingError
-from flowloop.train.api import train
 from flowloop.models.registry import Registry
+from flowloop.train.api import train
 
 pytestmark = pytest.mark.slow
 

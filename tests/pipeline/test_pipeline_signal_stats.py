@@ -8,6 +8,7 @@ import pytest
 
 from flowloop.pilr.model import PilrMeta, PilrStatus, PilrType
 from flowloop.pilr.store import PilrStore
+from flowloop.pipeline.signal_stats import signal_stats
 from flowloop.repo import FlowRepo
 from flowloop.signals.events import (
     ApprovalEvent,
@@ -18,7 +19,6 @@ from flowloop.signals.events import (
     ScopeChangeEvent,
 )
 from flowloop.signals.pairs import count_pairs, pair_count
-from flowloop.pipeline.signal_stats import signal_stats
 from flowloop.signals.store import open_store
 
 W10 = dt.datetime(2025, 3, 4, tzinfo=dt.timezone.utc)
