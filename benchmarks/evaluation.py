@@ -81,9 +81,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     from flowloop.evaluate import data as eval_data
     from flowloop.evaluate.runner import EvalData
+    from flowloop.models.loader import load_specialist
     from flowloop.pipeline.prompts import planning_messages
     from flowloop.repo import find_repo
-    from flowloop.specialist.loader import load_specialist
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

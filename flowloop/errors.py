@@ -97,6 +97,10 @@ class CollectorError(FlowError):
     """A collector (git, JUnit, hooks, webhooks) met input it cannot read."""
 
 
+class GitError(CollectorError):
+    """git is missing, this is not a git repository, or a git command failed (``flowloop.git``)."""
+
+
 class DatasetError(FlowError):
     """A dataset is missing, corrupt or below its threshold."""
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated environment, real git repositories in tmp_path."""
+"""Shared fixtures: an isolated environment, real git repositories in tmp_path, one trained repo."""
 
 from __future__ import annotations
 
@@ -98,3 +98,46 @@ def store_repo(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
     if request.param == "postgres":
         monkeypatch.setenv("FLOW_DATABASE_URL", request.getfixturevalue("postgres_url"))
     return init_repo(tmp_path / "project").repo
+
+
+@pytest.fixture
+def flow_repo(tmp_path: Path) -> Any:
+    """A freshly initialized FlowRepo (no git) for tests that write their own data into it."""
+    from flowloop.repo import init_repo
+
+    return init_repo(tmp_path / "proj").repo
+
+
+# --- Models: the packaged base converted once, and one small trained repository -------------
+
+
+@pytest.fixture(scope="session")
+def base_checkpoint(model_cache: Path) -> Path:
+    """The packaged SmolLM2 GGUF converted once into the session's model cache."""
+    from flowloop.config import load_settings
+    from flowloop.models.base_model import resolve_base_model
+
+    return resolve_base_model(load_settings(None, cache_dir=str(model_cache)))
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Path) -> Any:
+    """v1 (SFT, 2 steps) and v2 (DPO from v1, 2 steps) trained through the CLI, once per session
+    (the training, model-loading and specialist tests read its versions; none trains it again)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flowloop.cli.main import app
+    from helpers_train import small_repo, write_dataset
+
+    runner = CliRunner()
+    repo = small_repo(tmp_path_factory.mktemp("trained") / "repo")
+    write_dataset(repo)
+    sft = runner.invoke(app, ["-C", str(repo.root), "train", "sft", "--max-steps", "2", "--json"])
+    assert sft.exit_code == 0, sft.output
+    assert json.loads(sft.stdout)["version"] == "v1"
+    dpo = runner.invoke(app, ["-C", str(repo.root), "train", "dpo", "--max-steps", "2", "--json"])
+    assert dpo.exit_code == 0, dpo.output
+    assert json.loads(dpo.stdout)["version"] == "v2"
+    return repo

@@ -68,7 +68,7 @@ def serve_model_cmd(
     """Serve a model at /v1/chat/completions (OpenAI-compatible) until interrupted."""
     import uvicorn
 
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
     from flowloop.specialist.server import create_app
 
     _silence()

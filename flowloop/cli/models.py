@@ -1,6 +1,6 @@
 """``flow models list|show|promote|rollback``: the specialist's registry.
 
-Thin over ``flowloop.train.registry.Registry``. ``promote`` goes through the evaluation gate
+Thin over ``flowloop.models.registry.Registry``. ``promote`` goes through the evaluation gate
 (``flowloop.evaluate.gate.gated_promote``: candidate vs current on the same held-out data, the
 side-by-side table and the reason printed; exit 1 when refused); ``--force`` overrides the gate
 and the log records that it did. Nothing here imports torch.
@@ -36,7 +36,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
 @models_app.command("list")
 def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every registered version, oldest first; the current one is marked."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     registry = Registry(repo_of(ctx))
     versions = registry.versions()
@@ -67,7 +67,7 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One version's manifest (base, dataset, settings, metrics) and its promotions."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     registry = Registry(repo_of(ctx))
     found = registry.get(version)
@@ -121,7 +121,7 @@ def rollback_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Undo the latest promotion: current goes back to the version before it (or the base)."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     entry = Registry(repo_of(ctx)).rollback(reason=reason, actor=getpass.getuser())
     if as_json:

@@ -14,9 +14,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report path as JSON."),
     ) -> None:
         """Write .flow/state/reports/index.html: metrics by model version, knowledge, signals, retrieval."""
-        from flowloop.evaluate.report import build_report
+        from flowloop.loop.state import last_run
+        from flowloop.report import build_report
 
-        path = build_report(repo_of(ctx))
+        repo = repo_of(ctx)
+        path = build_report(repo, loop_run=last_run(repo))
         if as_json:
             print_json({"path": str(path)})
             return

@@ -3,7 +3,7 @@
 Thin over ``flowloop.train.api.train``: options become setting overrides, the library trains
 and registers ``vN``, this module draws the progress bar (with the loss) and the summary. With
 ``--launcher accelerate`` it writes an accelerate config and runs the same training under
-``accelerate launch -m flowloop.train.entry`` (see ``flowloop.train.launch``). torch and the
+``accelerate launch -m flowloop.cli.train_entry`` (see ``flowloop.train.launch``). torch and the
 training stack load only inside the commands.
 """
 
@@ -202,16 +202,16 @@ def dpo_cmd(
 
 
 def entry_main() -> None:
-    """``python -m flowloop.train.entry sft|dpo -C REPO [options]`` (what accelerate launches)."""
+    """``python -m flowloop.cli.train_entry sft|dpo -C REPO [options]`` (what accelerate launches)."""
     from flowloop.cli.main import app
 
     args = sys.argv[1:]
     if not args or args[0] not in ("sft", "dpo"):
-        err_console.print("usage: python -m flowloop.train.entry sft|dpo -C REPO [flow train options]")
+        err_console.print("usage: python -m flowloop.cli.train_entry sft|dpo -C REPO [flow train options]")
         raise SystemExit(2)
     pass_name, rest = args[0], args[1:]
     front: list[str] = []
     if "-C" in rest:
         at = rest.index("-C")
         front, rest = rest[at : at + 2], rest[:at] + rest[at + 2 :]
-    app([*front, "train", pass_name, *rest], prog_name="flowloop.train.entry")
+    app([*front, "train", pass_name, *rest], prog_name="flowloop.cli.train_entry")

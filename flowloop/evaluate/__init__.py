@@ -1,10 +1,11 @@
-"""flowloop.evaluate: is the specialist improving? Eval suites, the promotion gate, the report.
+"""flowloop.evaluate: is the specialist improving? Eval suites and the promotion gate.
+
+The HTML report that charts the results is ``flowloop.report`` (a layer above this one).
 
 Heavy dependencies (torch, transformers, numpy) load inside the functions that need them.
 """
 
 from flowloop.evaluate.gate import GateDecision, compare, gated_promote
-from flowloop.evaluate.report import build_report
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result
 from flowloop.evaluate.runner import evaluate_model
 from flowloop.evaluate.scorer import Scorer
@@ -14,7 +15,6 @@ __all__ = [
     "GateDecision",
     "Scorer",
     "SuiteResult",
-    "build_report",
     "compare",
     "evaluate_model",
     "gated_promote",

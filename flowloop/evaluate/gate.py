@@ -167,9 +167,9 @@ def gated_promote(
 
     ``note`` (a human's reason) and ``actor`` go into the registry's promotion log with the verdict.
     """
-    from flowloop.evaluate.runner import EvalData, evaluate_model
     from flowloop.evaluate import data as eval_data
-    from flowloop.train.registry import Registry
+    from flowloop.evaluate.runner import EvalData, evaluate_model
+    from flowloop.models.registry import Registry
 
     candidate = resolve_model(repo, version)
     if candidate.is_base:

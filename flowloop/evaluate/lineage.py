@@ -35,14 +35,14 @@ class ModelRef:
 
 
 def known_versions(repo: FlowRepo) -> list[str]:
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     return [v.version for v in Registry(repo).versions()]
 
 
 def current_version(repo: FlowRepo) -> str | None:
     """The promoted version, from the registry's ``current`` pointer (None: nothing promoted)."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     current = Registry(repo).current()
     return None if current is None else current.version
@@ -50,7 +50,7 @@ def current_version(repo: FlowRepo) -> str | None:
 
 def read_manifest(repo: FlowRepo, version: str) -> dict[str, Any]:
     """A registered version's manifest; an unknown version is a ``RegistryError`` listing the known ones."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     return dict(Registry(repo).get(version).manifest)
 

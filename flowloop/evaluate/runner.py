@@ -46,7 +46,7 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
 
 def default_factory(repo: FlowRepo) -> ScorerFactory:
     def load(model: ModelRef) -> Scorer:
-        from flowloop.specialist.loader import load_specialist
+        from flowloop.models.loader import load_specialist
 
         return load_specialist(repo, model.version)
 

@@ -1,6 +1,6 @@
 """What an evaluated model must do: the two calls every suite is written against.
 
-The real implementation is ``flowloop.specialist.loader.LoadedModel`` (transformers in process);
+The real implementation is ``flowloop.models.loader.LoadedModel`` (transformers in process);
 ``flowloop.evaluate.fake.TableScorer`` is a deterministic one for metric tests. Suites never
 touch tokenizers or tensors, so the same suite code scores the base model, any specialist
 version or the fake.

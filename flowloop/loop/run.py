@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowloop.errors import DatasetError, EvaluationError, FlowError
+from flowloop.git import is_toplevel
 from flowloop.loop.lock import LOCK_NAME, LoopLock
 from flowloop.loop.state import RunState, input_fingerprint, load_state, mark, now, save_state
 from flowloop.repo import FlowRepo
@@ -73,8 +74,8 @@ class LoopSummary:
 
 def _is_git_work_tree(repo: FlowRepo) -> bool:
     # Only the repository's own history: a .flow project inside a bigger checkout (an example
-    # folder) must not mine its parent's commits.
-    return (repo.root / ".git").exists()
+    # folder) must not mine its parent's commits. A linked worktree is its own top level.
+    return is_toplevel(repo.root)
 
 
 def _signal_count(repo: FlowRepo) -> int:
@@ -305,9 +306,9 @@ def _run_stages(repo: FlowRepo, state: RunState, previous: RunState | None, summ
             summary.promoted.append(decision["candidate"])
     summary.planning = _planning_numbers(state.result("evaluate"), summary.trained)
     if not state.done("report"):
-        from flowloop.evaluate.report import build_report
+        from flowloop.report import build_report
 
-        mark(repo, state, "report", "done", {"path": str(build_report(repo))})
+        mark(repo, state, "report", "done", {"path": str(build_report(repo, loop_run=state.to_json()))})
     summary.report = state.result("report").get("path")
     from flowloop.evaluate.lineage import current_version
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowloop.errors import GitError
+from flowloop.git import is_toplevel, run_git
 from flowloop.pilr.model import Pilr, PilrStatus, PilrType
 from flowloop.pilr.store import PilrStore
 
@@ -51,19 +52,15 @@ class ReviewQueue:
 
 
 def _git_task_mentions(root: Path, task_ids: set[str]) -> dict[str, str]:
-    """Task ids mentioned in commit messages -> the short sha that mentions it."""
-    if not task_ids or not (root / ".git").exists():
+    """Task ids mentioned in commit messages -> the short sha that mentions it.
+
+    Only the repository's own history counts (``root`` is the top of its work tree); no git, no
+    commits yet or a slow history mean no evidence from git, never an error."""
+    if not task_ids or not is_toplevel(root):
         return {}
     try:
-        out = subprocess.run(
-            ["git", "log", "--format=%h%x00%B%x01"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        out = run_git(root, "log", "--format=%h%x00%B%x01", timeout=60)
+    except GitError:
         return {}
     pattern = re.compile("|".join(re.escape(t) for t in sorted(task_ids, key=len, reverse=True)))
     found: dict[str, str] = {}

@@ -72,7 +72,7 @@ def url_generator(url: str, model: str, api_key: str = "", timeout_s: float = 12
 
 def specialist_generator(repo: FlowRepo) -> Generate:
     """A ``Generate`` backed by the current specialist (in-process transformers)."""
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
 
     loaded = load_specialist(repo, "current")
 

@@ -30,9 +30,10 @@ from pathlib import Path
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import CollectorError
+from flowloop.git import head_commit, is_ancestor, run_git
 from flowloop.repo import FlowRepo
 from flowloop.signals.events import EventBase, OutcomeEvent, WorkRecordEvent
-from flowloop.signals.gitlog import Commit, description, head_commit, is_ancestor, iter_commits, run_git, task_id
+from flowloop.signals.gitlog import Commit, description, iter_commits, task_id
 
 CURSOR_FILE = "collect_git.json"
 SOURCE = "git"

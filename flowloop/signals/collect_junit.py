@@ -161,8 +161,8 @@ def _resolve_revision(root: Path, revision: str) -> str:
 
 def collect_junit(repo: FlowRepo, paths: Iterable[Path], commit: str | None = None) -> JunitResult:
     """Parse the reports at ``paths`` and store their outcomes for ``commit`` (default: HEAD)."""
+    from flowloop.git import head_commit
     from flowloop.signals.collect_git import commit_task
-    from flowloop.signals.gitlog import head_commit
     from flowloop.signals.store import open_store
 
     counts = parse_junit_files(paths)  # parse everything before resolving or storing anything
@@ -180,7 +180,7 @@ def collect_junit(repo: FlowRepo, paths: Iterable[Path], commit: str | None = No
         commit = check_commit(commit)
         # An abbreviated sha names the same commit as the full one: store the full one when known.
         if len(commit) < 40:
-            from flowloop.signals.gitlog import run_git
+            from flowloop.git import run_git
 
             try:
                 commit = run_git(repo.root, "rev-parse", "--verify", "-q", f"{commit}^{{commit}}").strip() or commit

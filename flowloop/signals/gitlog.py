@@ -2,25 +2,24 @@
 
 The git collector must mine 10,000 commits in well under a minute, so it never starts a process
 per commit: ``git log --name-only -z`` with a record separator (``\\x1e``) and field separator
-(``\\x1f``) is read in chunks and parsed as it arrives. This module knows git's output format and
-nothing about events; :mod:`flowloop.signals.collect_git` turns commits into events.
+(``\\x1f``) is read in chunks (:func:`flowloop.git.stream_git`) and parsed as it arrives. This
+module knows git's log format and task ids, nothing about events;
+:mod:`flowloop.signals.collect_git` turns commits into events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowloop.errors import CollectorError
+from flowloop.git import stream_git
 
 _RS, _FS = "\x1e", "\x1f"
 # %B is the raw message; the trailing %x1f marks where git's -z file list starts.
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%aN%x1f%B%x1f"
-_CHUNK = 1 << 16
 
 # Task ids: Jira-style keys (ABC-123) or issue references (#123). Keys that are really
 # standards or hashes (UTF-8, SHA-256, ISO-8601, CVE-2024-1) are not tasks.
@@ -77,77 +76,23 @@ def description(message: str) -> str:
     return "\n\n".join(kept).strip()
 
 
-def run_git(root: Path, *args: str) -> str:
-    """A short git command's stdout; a clear error when git is missing or this is no repository."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, encoding="utf-8", errors="replace"
-        )
-    except FileNotFoundError as exc:
-        raise CollectorError("git is not installed or not on PATH", hint="install git") from exc
-    if done.returncode != 0:
-        message = done.stderr.strip() or f"git {' '.join(args)} failed"
-        if "not a git repository" in message:
-            raise CollectorError("not a git repository", path=root, hint="run inside a git work tree")
-        raise CollectorError(message, path=root)
-    return done.stdout
-
-
-def head_commit(root: Path) -> str | None:
-    """The sha of HEAD, or None in a repository with no commits yet."""
-    run_git(root, "rev-parse", "--git-dir")  # raises the clear "not a git repository" error
-    try:
-        return run_git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip() or None
-    except CollectorError:
-        return None
-
-
-def is_ancestor(root: Path, older: str, newer: str) -> bool:
-    try:
-        subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", older, newer], check=True, capture_output=True)
-    except subprocess.CalledProcessError:
-        return False
-    return True
-
-
 def iter_commits(root: Path, revisions: list[str], since: dt.datetime | None = None) -> Iterator[Commit]:
     """Commits reachable from ``revisions``, oldest first, streamed from one ``git log``."""
-    args = ["git", "-C", str(root), "-c", "core.quotePath=false", "log", "--reverse", "--no-renames",
-            "--name-only", "-z", f"--format={_FORMAT}"]
+    args = ["-c", "core.quotePath=false", "log", "--reverse", "--no-renames", "--name-only", "-z", f"--format={_FORMAT}"]
     if since is not None:
         args.append(f"--since=@{int(since.timestamp())}")
     args += [*revisions, "--"]
-    try:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError as exc:
-        raise CollectorError("git is not installed or not on PATH", hint="install git") from exc
-    assert proc.stdout is not None
     buffer = ""
-    try:
-        # Chunked reads: memory stays flat however long the history is.
-        import codecs
-
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        while True:
-            chunk = proc.stdout.read(_CHUNK)
-            buffer += decoder.decode(chunk, final=not chunk)
-            records = buffer.split(_RS)
-            buffer = records.pop()
-            for record in records:
-                commit = _parse(record)
-                if commit is not None:
-                    yield commit
-            if not chunk:
-                break
-        commit = _parse(buffer)
-        if commit is not None:
-            yield commit
-    finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        code = proc.wait()
-    if code != 0:
-        raise CollectorError(f"git log failed: {stderr.strip()}", path=root)
+    for chunk in stream_git(root, *args):
+        records = (buffer + chunk).split(_RS)
+        buffer = records.pop()
+        for record in records:
+            commit = _parse(record)
+            if commit is not None:
+                yield commit
+    commit = _parse(buffer)
+    if commit is not None:
+        yield commit
 
 
 def _parse(record: str) -> Commit | None:

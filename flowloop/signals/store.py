@@ -27,6 +27,7 @@ from flowloop.signals.db import WRITE, create_engine, normalize_url, redact_url,
 from flowloop.signals.events import KINDS, EventBase, parse_event
 from flowloop.signals.migrate import ensure_schema
 from flowloop.signals.schema import COMMON_COLUMNS, events
+from flowloop.signals.spool import drain_pending, has_pending
 
 # Never scrubbed: identifiers and hashes the store itself relies on. (``idempotency_key`` is
 # chosen by the client and may quote anything, so it is scrubbed, see ``_safe_key``.)
@@ -249,11 +250,9 @@ def open_store(repo: FlowRepo) -> SignalStore:
     settings = repo.settings
     url = settings.database_url.strip() or sqlite_url(repo.state_path("signals.db"))
     store = open_url(url, busy_timeout_ms=settings.signals.busy_timeout_ms)
-    # Cold retrieval calls append their usage events to a pending file (a store write costs
-    # more than the cold path's budget); whoever opens the store next brings them in.
-    from flowloop.index.usage import drain_pending, pending_path
-
-    if pending_path(repo).exists() or any(repo.state_dir.glob(f"{pending_path(repo).name}.*.draining")):
+    # Cold paths spool their events (a store write costs more than their budget); whoever
+    # opens the store next brings them in.
+    if has_pending(repo):
         try:
             drain_pending(repo, store)
         except BaseException:

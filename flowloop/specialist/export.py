@@ -62,8 +62,8 @@ def export_model(
     repo: FlowRepo, version: str, fmt: str, output: Path | None = None, dtype: str = "auto"
 ) -> ExportResult:
     """Export registered ``version`` in ``fmt`` to ``output`` (default ``.flow/state/exports/vN-FMT``)."""
-    from flowloop.train.base_model import resolve_model_name
-    from flowloop.train.registry import Registry
+    from flowloop.models.base_model import resolve_model_name
+    from flowloop.models.registry import Registry
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}", field="--format", hint=f"use one of {', '.join(FORMATS)}")

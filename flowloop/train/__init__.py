@@ -1,13 +1,13 @@
-"""The slow loop's trainer: SFT and DPO with TRL + PEFT LoRA, and the model registry.
+"""The slow loop's trainer: SFT and DPO with TRL + PEFT LoRA; each run lands in the model registry.
 
 Public entry points (each imports the training stack only when called):
 
-- ``flowloop.train.api.train(repo, "sft" | "dpo", ...)``: one pass, registered as ``vN``;
-- ``flowloop.train.registry.Registry(repo)``: versions, ``current``, promote, rollback;
-- ``flowloop.train.base_model.resolve_base_model(settings)``: the base checkpoint, offline.
+- ``flowloop.train.api.train(repo, "sft" | "dpo", ...)``: one pass, registered as ``vN`` in
+  ``flowloop.models.registry.Registry(repo)`` (versions, ``current``, promote, rollback), from
+  the base checkpoint of ``flowloop.models.base_model.resolve_base_model(settings)``.
 
 Module map: ``sft.py`` / ``dpo.py`` (one pass each, top to bottom), ``common.py`` (what they
-share), ``data.py`` + ``fit.py`` (rows, thresholds, weights, max_length), ``runs.py``
+share), ``data.py`` (rows, thresholds, weights; ``flowloop.models.fit`` for max_length), ``runs.py``
 (checkpoints and resume), ``device.py`` (CUDA/QLoRA/bf16 choices, memory estimate),
-``callbacks.py`` (progress), ``launch.py`` + ``entry.py`` (``accelerate launch``).
+``callbacks.py`` (progress), ``launch.py`` (``accelerate launch`` of ``flowloop.cli.train_entry``).
 """

@@ -15,11 +15,11 @@ from typing import Any
 
 from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
+from flowloop.models.registry import Registry
 from flowloop.repo import FlowRepo
 from flowloop.train.callbacks import ProgressReporter
 from flowloop.train.data import TrainingData
 from flowloop.train.device import Hardware, MemoryEstimate, estimate_memory
-from flowloop.train.registry import Registry
 from flowloop.train.runs import Run, checkpoint_step
 from flowloop.train.types import Notify, TrainResult
 

@@ -19,8 +19,10 @@ from typing import Any
 
 from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
+from flowloop.models.base_model import resolve_model_name
+from flowloop.models.fit import fit_for_training
+from flowloop.models.registry import ModelVersion, Registry
 from flowloop.repo import FlowRepo
-from flowloop.train.base_model import resolve_model_name
 from flowloop.train.callbacks import ProgressReporter
 from flowloop.train.common import (
     check_memory,
@@ -31,8 +33,6 @@ from flowloop.train.common import (
 )
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
-from flowloop.train.fit import fit_for_training
-from flowloop.train.registry import ModelVersion, Registry
 from flowloop.train.runs import open_shared_run
 from flowloop.train.types import LogSink, Notify, Progress, TrainResult
 

@@ -5,7 +5,7 @@
 CPU otherwise) and runs::
 
     accelerate launch --config_file .flow/state/runs/accelerate.yaml \\
-        -m flowloop.train.entry sft -C <repo> [--max-steps N] [--force] ...
+        -m flowloop.cli.train_entry sft -C <repo> [--max-steps N] [--force] ...
 
 Every process runs the same training function; the main one picks the run folder, saves the
 adapter and registers the version. A team that outgrows that edits the YAML (DeepSpeed ZeRO,
@@ -50,9 +50,9 @@ def write_accelerate_config(repo: FlowRepo, num_processes: int | None = None) ->
 
 
 def accelerate_command(config: Path, repo: FlowRepo, pass_name: str, extra: list[str]) -> list[str]:
-    """The ``accelerate launch ... -m flowloop.train.entry`` argv."""
+    """The ``accelerate launch ... -m flowloop.cli.train_entry`` argv."""
     launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
     if not Path(launcher).exists():
         raise TrainingError("the `accelerate` command is not installed", hint="pip install accelerate")
-    return [launcher, "launch", "--config_file", str(config), "-m", "flowloop.train.entry", pass_name,
+    return [launcher, "launch", "--config_file", str(config), "-m", "flowloop.cli.train_entry", pass_name,
             "-C", str(repo.root), *extra]

@@ -24,8 +24,8 @@ from typing import IO, Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import FlowError, LockError, TrainingError
+from flowloop.models.registry import now_iso
 from flowloop.repo import FlowRepo
-from flowloop.train.registry import now_iso
 
 RUN_FILE = "run.json"
 NOT_IDENTITY = ("max_steps", "epochs", "save_steps", "threads")

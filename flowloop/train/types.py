@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flowloop.models.registry import ModelVersion
     from flowloop.train.device import Hardware, MemoryEstimate
-    from flowloop.train.registry import ModelVersion
 
 Progress = Callable[[int, int], None]
 """``(step, total_steps)`` after each optimizer step."""

@@ -19,8 +19,8 @@ from flowloop.evaluate.gate import compare, gated_promote
 from flowloop.evaluate.results import EvalResult, store_result
 from flowloop.evaluate.runner import eval_settings
 from flowloop.evaluate.suites import SUITES, summarise
+from flowloop.models.registry import Registry
 from flowloop.repo import FlowRepo
-from flowloop.train.registry import Registry
 
 from evalkit import pair, register_model, write_dataset
 

@@ -29,7 +29,7 @@ def _explain(i: int, doc: str, text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def base_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
 
     repo = init_repo(tmp_path_factory.mktemp("base-model")).repo
     return load_specialist(repo, "base")
@@ -88,7 +88,7 @@ def test_batched_scoring_matches_one_by_one(tmp_path: Path, monkeypatch: pytest.
     In fp32, exactly. (In bf16 a near-tie of greedy decoding can flip with the batch shape, which
     is why the suites always batch the same items the same way for every model they compare.)
     """
-    from flowloop.specialist.loader import load_specialist
+    from flowloop.models.loader import load_specialist
 
     monkeypatch.setenv("FLOW_INFERENCE__PRECISION", "fp32")
     model = load_specialist(init_repo(tmp_path).repo, "base", cached=False)

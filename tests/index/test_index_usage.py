@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from flowloop.cli.main import app
 from flowloop.index.api import Retriever, build_index, context_pack, search
-from flowloop.index.usage import drain_pending, pending_path
 from flowloop.repo import FlowRepo
+from flowloop.signals.spool import drain_pending, pending_path
 from flowloop.signals.store import open_store
 
 runner = CliRunner()

@@ -19,7 +19,7 @@ from flowloop.cli.main import app
 from flowloop.errors import ExportError, RegistryError
 from flowloop.repo import FlowRepo
 from flowloop.specialist.export import export_model
-from flowloop.train.registry import Registry
+from flowloop.models.registry import Registry
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -58,7 +58,7 @@ def test_hf_export_reloads_with_the_adapter_models_logits(trained: FlowRepo, tmp
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-    from flowloop.train.base_model import resolve_model_name
+    from flowloop.models.base_model import resolve_model_name
 
     out = flow(trained, "models", "export", "v1", "--format", "hf", "--dtype", "fp32", "-o", str(tmp_path / "hf"))
     assert out.exit_code == 0, out.output

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from flowloop.cli.main import app
 from flowloop.errors import DatasetError
+from flowloop.models.fit import MARK, fit_messages, fit_rows, system_prompt_warning
 from flowloop.train.data import MAX_COPIES, expand_by_weight, load_training_data
-from flowloop.train.fit import MARK, fit_messages, fit_rows, system_prompt_warning
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.config import TrainSettings, load_settings
 from flowloop.errors import ModelNotFoundError, TrainingError
-from flowloop.train.base_model import resolve_base_model, resolve_model_name
+from flowloop.models.base_model import resolve_base_model, resolve_model_name
 from flowloop.train.device import Hardware, cpu_bf16_native, estimate_memory, resolve_hardware
 
 runner = CliRunner()

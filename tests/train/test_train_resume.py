@@ -13,8 +13,8 @@ from helpers_train import small_repo, write_dataset
 from transformers import TrainerCallback
 
 from flowloop.errors import TrainingError
+from flowloop.models.registry import Registry
 from flowloop.train.api import train
-from flowloop.train.registry import Registry
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def test_the_accelerate_entry_runs_as_a_single_process(tmp_path: Path, base_chec
     write_dataset(repo)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(
-        [sys.executable, "-m", "flowloop.train.entry", "sft", "-C", str(repo.root), "--max-steps", "1", "--json"],
+        [sys.executable, "-m", "flowloop.cli.train_entry", "sft", "-C", str(repo.root), "--max-steps", "1", "--json"],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -74,6 +74,6 @@ def test_the_accelerate_entry_runs_as_a_single_process(tmp_path: Path, base_chec
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert printed.returncode == 0, printed.stderr
-    assert "launch --config_file" in printed.stdout and "-m flowloop.train.entry sft" in printed.stdout
+    assert "launch --config_file" in printed.stdout and "-m flowloop.cli.train_entry sft" in printed.stdout
     assert "--max-steps 3" in printed.stdout
     assert (repo.state_dir / "runs" / "accelerate.yaml").is_file()

@@ -14,7 +14,7 @@ Message = dict[str, str]
 
 
 class TransformersBackend:
-    """Greedy generation with :func:`flowloop.specialist.loader.load_specialist`."""
+    """Greedy generation with :func:`flowloop.models.loader.load_specialist`."""
 
     name = "transformers"
 
@@ -26,7 +26,7 @@ class TransformersBackend:
     @property
     def loaded(self) -> Any:
         if self._loaded is None:
-            from flowloop.specialist.loader import load_specialist
+            from flowloop.models.loader import load_specialist
 
             self._loaded = load_specialist(self.repo, self.which)
         return self._loaded

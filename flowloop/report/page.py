@@ -8,12 +8,16 @@ no scripts, no network). Charts:
 2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
 3. signals collected against the training thresholds, and signals by kind;
 4. retrieval usage: retrieval events per ISO week.
+
+The last loop run is shown from the state its caller passes in (``flow loop`` its own run,
+``flow report`` the saved one): the loop writes this page as its last stage, so the page may not
+import the loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -21,9 +25,9 @@ from typing import Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DatasetError
-from flowloop.evaluate import svg
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
+from flowloop.report import svg
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -50,7 +54,8 @@ class ReportData:
     loop: dict[str, Any] = field(default_factory=dict)
 
 
-def gather(repo: FlowRepo) -> ReportData:
+def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportData:
+    """Everything the page shows; ``loop_run`` is the last loop run's state (``{}``: none)."""
     from flowloop.pilr.store import PilrStore
     from flowloop.signals.store import open_store
 
@@ -75,9 +80,7 @@ def gather(repo: FlowRepo) -> ReportData:
     from flowloop.evaluate.lineage import current_version
 
     out.current = current_version(repo)
-    from flowloop.loop.state import last_run
-
-    out.loop = last_run(repo)
+    out.loop = dict(loop_run or {})
     return out
 
 
@@ -236,9 +239,9 @@ Dataset: {escape(data.dataset or 'not built')}.</p>
 """
 
 
-def build_report(repo: FlowRepo) -> Path:
-    """Gather, render and write the report; returns its path."""
-    data = gather(repo)
+def build_report(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> Path:
+    """Gather, render and write the report; returns its path. ``loop_run``: see :func:`gather`."""
+    data = gather(repo, loop_run)
     html = render(data, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     path = repo.state_dir / "reports" / REPORT_NAME
     atomic_write_text(path, html)

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flowloop.models.base_model import resolve_model_name
+from flowloop.models.registry import Registry
 from flowloop.repo import FlowRepo
-from flowloop.train.base_model import resolve_model_name
-from flowloop.train.registry import Registry
 
 Message = dict[str, str]
 BASE = "base"
@@ -44,13 +44,13 @@ class LoadedModel:
     batch_size: int = 8
     precision: str = "fp32"
     # The prompt length the model was trained with: longer prompts are trimmed the way training
-    # trimmed them (``flowloop.train.fit``), so a model is asked what it learned to answer.
+    # trimmed them (``flowloop.models.fit``), so a model is asked what it learned to answer.
     max_length: int | None = None
 
     def _fitted(self, messages: list[Message], extra: int) -> list[Message]:
         if not self.max_length:
             return messages
-        from flowloop.train.fit import fit_messages
+        from flowloop.models.fit import fit_messages
 
         return fit_messages(messages, self.tokenizer, self.max_length, extra)
 

@@ -23,7 +23,7 @@ from flowloop.repo import FlowRepo, init_repo
 from flowloop.signals.store import open_store
 
 TOKEN = "test-token-0123456789abcdef"
-JUNIT = Path(__file__).parent / "junit"
+JUNIT = Path(__file__).parents[1] / "signals" / "junit"  # the JUnit collector's fixtures
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

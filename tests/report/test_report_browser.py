@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from flowloop.evaluate.report import build_report
 from flowloop.evaluate.results import EvalResult, store_result
 from flowloop.evaluate.suites import summarise
 from flowloop.pilr.model import PilrMeta, PilrType
 from flowloop.pilr.store import PilrStore
 from flowloop.repo import init_repo
+from flowloop.report import build_report
 from flowloop.signals.events import PreferenceEvent, RetrievalEvent, WorkRecordEvent
 from flowloop.signals.store import open_store
 

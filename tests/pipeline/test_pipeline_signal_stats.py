@@ -110,7 +110,7 @@ def test_sources_count_toward_sft(store_repo: FlowRepo) -> None:
     stats = signal_stats(repo)
     assert stats.sft.have == 3
     # The report, before any dataset is built, shows the same count (it said "no PILRs yet").
-    from flowloop.evaluate.report import gather, render, threshold_chart
+    from flowloop.report.page import gather, render, threshold_chart
 
     data = gather(repo)
     assert data.counts["sft_documents"] == 3 and data.thresholds == {"sft": 50, "dpo": 200}

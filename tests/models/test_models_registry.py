@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from flowloop.cli.main import app
 from flowloop.errors import RegistryError
+from flowloop.models.registry import Registry
 from flowloop.repo import init_repo
-from flowloop.train.registry import Registry
 
 runner = CliRunner()
 

@@ -42,7 +42,7 @@ def write_dataset(repo: FlowRepo, version: int = 1, **files: list[dict[str, Any]
 
 def register_model(repo: FlowRepo, tmp: Path, dataset_version: str, dataset_hash: str, pass_name: str = "sft") -> str:
     """A registry version through ``Registry.register``; returns its name (``v1``...)."""
-    from flowloop.train.registry import Registry
+    from flowloop.models.registry import Registry
 
     adapter = tmp / f"adapter-{len(list(tmp.glob('adapter-*')))}"
     adapter.mkdir(parents=True)
