@@ -18,7 +18,7 @@ import pytest
 
 LAYERS = """
 errors
-atomic scrub
+atomic scrub words
 config
 repo
 git
