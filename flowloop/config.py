@@ -156,7 +156,11 @@ class TrainSettings(_Section):
 
 
 class InferenceSettings(_Section):
-    backend: Literal["transformers", "openai"] = Field("transformers", description="Inference backend.")
+    backend: str = Field(
+        "transformers",
+        description="Inference backend: a name registered in flowloop.inference.registry "
+        "(built in: transformers, openai, fake).",
+    )
     url: str = Field("", description="OpenAI-compatible base URL for the 'openai' backend.")
     model: str = Field("", description="Model name at that URL.")
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
@@ -171,6 +175,11 @@ class InferenceSettings(_Section):
 
 
 class EvalSettings(_Section):
+    backend: str = Field(
+        "transformers",
+        description="Backend the suites score with (a registered name; in-process transformers scores exactly "
+        "as training saw the model; 'fake' is a dry run).",
+    )
     primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
     bootstrap_samples: int = Field(1000, description="Bootstrap resamples for 95% intervals.")

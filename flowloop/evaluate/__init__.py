@@ -7,12 +7,10 @@ from flowloop.evaluate.gate import GateDecision, compare, gated_promote
 from flowloop.evaluate.report import build_report
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result
 from flowloop.evaluate.runner import evaluate_model
-from flowloop.evaluate.scorer import Scorer
 
 __all__ = [
     "EvalResult",
     "GateDecision",
-    "Scorer",
     "SuiteResult",
     "build_report",
     "compare",

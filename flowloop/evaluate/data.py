@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,9 +30,9 @@ from flowloop.evaluate.suites.planning import PlanningItem, SimilarTask
 from flowloop.evaluate.suites.preference import PreferenceItem
 from flowloop.evaluate.suites.validation import ValidationItem
 from flowloop.repo import FlowRepo
+from flowloop.types import Progress
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None] | None
 CONTEXT_CACHE_VERSION = 1
 
 
@@ -141,7 +140,7 @@ def planning_rows(ds: DatasetRef, limit: int, seed: int) -> list[dict[str, Any]]
     return cap(rows, limit, seed)
 
 
-def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progress: Progress = None) -> list[PlanningItem]:
+def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progress: Progress | None = None) -> list[PlanningItem]:
     """Held-out tasks with their planning context (cached per dataset version and hash)."""
     rows = planning_rows(ds, limit, seed)
     cache_path = repo.state_dir / EVALS_DIR / "contexts" / f"{ds.version}.json"

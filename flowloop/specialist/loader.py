@@ -24,8 +24,8 @@ from typing import Any
 from flowloop.repo import FlowRepo
 from flowloop.train.base_model import resolve_model_name
 from flowloop.train.registry import Registry
+from flowloop.types import Message
 
-Message = dict[str, str]
 BASE = "base"
 CACHE_SIZE = 2
 _cache: "OrderedDict[tuple[str, ...], LoadedModel]" = OrderedDict()
@@ -33,8 +33,13 @@ _cache: "OrderedDict[tuple[str, ...], LoadedModel]" = OrderedDict()
 
 @dataclass
 class LoadedModel:
-    """A model in memory with its tokenizer; ``version`` is ``"base"`` or ``"vN"``."""
+    """A model in memory with its tokenizer; ``version`` is ``"base"`` or ``"vN"``.
 
+    It answers the :class:`flowloop.inference.Model` protocol itself (the ``transformers``
+    backend hands its calls through), so code holding a loaded model can score with it directly.
+    """
+
+    name = "transformers"
     model: Any
     tokenizer: Any
     version: str
