@@ -17,9 +17,9 @@ from flowloop.errors import EvaluationError
 from flowloop.evaluate import data as eval_data
 from flowloop.evaluate.lineage import BASE, ModelRef, check_lineage, resolve_model
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result, store_result
+from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
 from flowloop.inference.model import Model
 from flowloop.inference.registry import get_model
-from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
 from flowloop.repo import FlowRepo
 from flowloop.types import StageProgress
 

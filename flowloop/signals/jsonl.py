@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flowloop.errors import SignalError
 from flowloop.signals.events import EventBase, parse_event
+from flowloop.types import Progress
 
 
-def read_events(path: Path, progress: Callable[[int, int], None] | None = None) -> list[EventBase]:
+def read_events(path: Path, progress: Progress | None = None) -> list[EventBase]:
     """Every event in the JSONL file ``path``; the first bad line raises with its line number."""
     try:
         raw = path.read_bytes()

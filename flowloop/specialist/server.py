@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowloop.types import Message
+
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -72,7 +74,7 @@ def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_
     return app
 
 
-def _count(loaded: Any, messages: list[dict[str, str]], text: str) -> tuple[int, int]:
+def _count(loaded: Any, messages: list[Message], text: str) -> tuple[int, int]:
     tokenizer = getattr(loaded, "tokenizer", None)
     if tokenizer is None:
         return 0, 0

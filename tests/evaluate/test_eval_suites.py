@@ -10,11 +10,11 @@ import pytest
 
 from flowloop.config import Settings
 from flowloop.evaluate.fake import TableScorer
-from flowloop.inference import Model
 from flowloop.evaluate.suites import SUITES, summarise
 from flowloop.evaluate.suites import general, knowledge, planning, preference, validation
 from flowloop.evaluate.suites.knowledge import Section
 from flowloop.evaluate.suites.planning import PlanningItem, SimilarTask
+from flowloop.inference import Model
 
 SETTINGS = Settings()
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.inference.model import Model
 from flowloop.evaluate.scorer import generate_all
 from flowloop.evaluate.stats import mean
+from flowloop.inference.model import Model
 from flowloop.types import Progress
 
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.inference.model import Model
 from flowloop.evaluate.scorer import loglik_all
 from flowloop.evaluate.stats import binary_detection
+from flowloop.inference.model import Model
 from flowloop.types import Progress
 
 
