@@ -29,6 +29,7 @@ from flowloop.evaluate.suites.knowledge import KnowledgeItem, build_items, datas
 from flowloop.evaluate.suites.planning import PlanningItem, SimilarTask
 from flowloop.evaluate.suites.preference import PreferenceItem
 from flowloop.evaluate.suites.validation import ValidationItem
+from flowloop.pipeline.manifest import dataset_file
 from flowloop.repo import FlowRepo
 from flowloop.types import Progress
 
@@ -45,8 +46,10 @@ class DatasetRef:
     content_hash: str
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    def file(self, name: str) -> Path:
-        return self.path / name
+    def file(self, key: str) -> Path:
+        """The file of ``key`` (``"dpo_heldout"``), named as ``pipeline.manifest`` names it; it
+        may be absent (a build writes no file without rows)."""
+        return self.path / dataset_file(key)
 
 
 def version_name(value: Any) -> str:
@@ -101,7 +104,7 @@ def _content(messages: Any, where: Path, row_id: str) -> str:
 
 
 def preference_items(ds: DatasetRef, limit: int, seed: int) -> list[PreferenceItem]:
-    path = ds.file("dpo_heldout.jsonl")
+    path = ds.file("dpo_heldout")
     items = [
         PreferenceItem(
             id=str(row.get("id", n)),
@@ -115,7 +118,7 @@ def preference_items(ds: DatasetRef, limit: int, seed: int) -> list[PreferenceIt
 
 
 def validation_items(ds: DatasetRef, limit: int, seed: int) -> list[ValidationItem]:
-    path = ds.file("eval_validation.jsonl")
+    path = ds.file("eval_validation")
     items = []
     for n, row in enumerate(read_jsonl(path), start=1):
         label = row.get("label")
@@ -126,12 +129,12 @@ def validation_items(ds: DatasetRef, limit: int, seed: int) -> list[ValidationIt
 
 
 def knowledge_items(ds: DatasetRef, n_options: int, limit: int, seed: int) -> list[KnowledgeItem]:
-    rows = read_jsonl(ds.file("sft_train.jsonl")) + read_jsonl(ds.file("sft_heldout.jsonl"))
+    rows = read_jsonl(ds.file("sft_train")) + read_jsonl(ds.file("sft_heldout"))
     return build_items(dataset_sections(rows), n_options=n_options, limit=limit, seed=seed)
 
 
 def planning_rows(ds: DatasetRef, limit: int, seed: int) -> list[dict[str, Any]]:
-    path = ds.file("eval_planning.jsonl")
+    path = ds.file("eval_planning")
     rows = read_jsonl(path)
     for n, row in enumerate(rows, start=1):
         for key in ("task", "description", "files"):
@@ -154,7 +157,7 @@ def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progre
         for i, row in enumerate(missing):
             as_of = parse_iso(row.get("as_of") or row.get("time"))
             if as_of is None:
-                raise EvaluationError(f"held-out task {row['task']} has no time", path=ds.file("eval_planning.jsonl"), field="as_of")
+                raise EvaluationError(f"held-out task {row['task']} has no time", path=ds.file("eval_planning"), field="as_of")
             ctx = builder.build(str(row["description"]), as_of, exclude_task=str(row["task"]))
             cached[_row_id(row)] = {
                 "text": ctx.text,
