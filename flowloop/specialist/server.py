@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` and ``GET /v1/models``, enough for the ``openai`` backend, the
 OpenAI SDKs and tools that speak that API, so a team can put the specialist on one machine and
 point everyone's ``[inference] url`` at it. Generation is greedy and serialised by a lock (one
-model, one request at a time); a configured API key is required as a bearer token.
+model, one request at a time); a configured API key is required as a bearer token, compared in
+constant time (``flowloop.bearer``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowloop.bearer import bearer_matches
 from flowloop.types import Message
 
 
@@ -37,7 +39,8 @@ class ChatRequest(BaseModel):
 
 
 def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_tokens: int = 256) -> Any:
-    """A FastAPI app answering with ``loaded.generate`` (a :class:`LoadedModel`)."""
+    """A FastAPI app answering with ``loaded.generate`` (a :class:`LoadedModel`, or any
+    :class:`flowloop.inference.Model`)."""
     from fastapi import FastAPI, Header, HTTPException
 
     app = FastAPI(title="flowloop specialist", docs_url=None, redoc_url=None)
@@ -45,8 +48,9 @@ def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_
     lock = threading.Lock()
 
     def check(authorization: str | None) -> None:
-        if api_key and authorization != f"Bearer {api_key}":
-            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+        if api_key and not bearer_matches(authorization, api_key):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
 
     @app.get("/v1/models")
     def models(authorization: str | None = Header(default=None)) -> dict[str, Any]:
