@@ -3,7 +3,9 @@
 Resolved once, in this order (first wins): explicit keyword overrides (CLI flags) > ``FLOW_*``
 environment variables > ``.flow/config.toml`` > defaults. Nested sections use ``__`` in
 environment names, e.g. ``FLOW_INDEX__BUDGET=1500``; ``FLOW_DATABASE_URL`` names the signals
-store. This is the only module that reads ``os.environ``.
+store. A few settings also have a short name (:data:`ENV_ALIASES`): ``FLOW_INGEST_TOKEN`` is
+``signals.ingest_token`` and wins over ``FLOW_SIGNALS__INGEST_TOKEN`` when both are set. This is
+the only module that reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -240,11 +242,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", path=path, line=line, hint="fix the syntax") from exc
 
 
+# Short environment names of settings that are usually exported by hand (a secret); resolved
+# here like any FLOW_* variable, after the long names, so the short one wins.
+ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "FLOW_INGEST_TOKEN": ("signals", "ingest_token"),
+}
+
+
 def _env_values(environ: dict[str, str]) -> dict[str, Any]:
     """``FLOW_<SECTION>__<KEY>`` (and ``FLOW_<KEY>`` for top-level keys) as a nested dict.
 
     Variables that name no setting (e.g. ``FLOW_TEST_DATABASE_URL``) are ignored, like any other
-    environment. Values starting with ``[`` or ``{`` are JSON (lists, tables).
+    environment. Values starting with ``[`` or ``{`` are JSON (lists, tables). The short names of
+    :data:`ENV_ALIASES` come last.
     """
     values: dict[str, Any] = {}
     for name, raw in environ.items():
@@ -265,6 +275,12 @@ def _env_values(environ: dict[str, str]) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise ConfigError(f"{name} conflicts with another FLOW_ variable", field=".".join(path))
         node[path[-1]] = value
+    for name, (section, key) in ENV_ALIASES.items():
+        if name in environ:
+            node = values.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} conflicts with FLOW_{section.upper()}", field=f"{section}.{key}")
+            node[key] = environ[name]
     return values
 
 
