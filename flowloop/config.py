@@ -160,8 +160,7 @@ class TrainSettings(_Section):
 class InferenceSettings(_Section):
     backend: str = Field(
         "transformers",
-        description="Inference backend: a name registered in flowloop.inference.registry "
-        "(built in: transformers, openai, fake).",
+        description="Inference backend: a name registered in flowloop.inference.registry (see the README).",
     )
     url: str = Field("", description="OpenAI-compatible base URL for the 'openai' backend.")
     model: str = Field("", description="Model name at that URL.")

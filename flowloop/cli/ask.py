@@ -33,7 +33,7 @@ def ask_cmd(
     question: str = typer.Argument(..., help="The question, task or text to review."),
     role: str = typer.Option("explain", "--role", help="plan, review or explain."),
     model: str = typer.Option("current", "--model", help="base, current or vN."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="A registered inference backend: transformers, openai, fake (default: [inference] backend)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="A registered inference backend (default: [inference] backend); an unknown name lists them."),
     no_context: bool = typer.Option(False, "--no-context", help="Do not add a context pack."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Generation cap."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, model and context as JSON."),
