@@ -1,8 +1,9 @@
 """An OpenAI-compatible endpoint serving the specialist (``flow serve-model``).
 
-``POST /v1/chat/completions`` and ``GET /v1/models``, enough for the ``openai`` backend, the
-OpenAI SDKs and tools that speak that API, so a team can put the specialist on one machine and
-point everyone's ``[inference] url`` at it. Generation is greedy and serialised by a lock (one
+``POST /v1/chat/completions``, ``POST /v1/completions`` (with ``echo`` and ``logprobs``, what the
+``openai`` backend scores with; see ``completions``) and ``GET /v1/models``: enough for the
+``openai`` backend, the OpenAI SDKs and tools that speak that API, so a team can put the
+specialist on one machine and point everyone's ``[inference] url`` at it. Generation is greedy and serialised by a lock (one
 model, one request at a time); a configured API key is required as a bearer token, compared in
 constant time (``flowloop.bearer``).
 """
@@ -36,6 +37,18 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
+
+
+class CompletionRequest(BaseModel):
+    """A text completion; ``echo`` + ``logprobs`` is how a client scores a prompt's own tokens."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    prompt: str = Field(min_length=1)
+    max_tokens: int = Field(default=16, ge=0)
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=5)
 
 
 def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_tokens: int = 256) -> Any:
@@ -73,6 +86,30 @@ def create_app(loaded: Any, name: str | None = None, api_key: str = "", max_new_
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
+        }
+
+    @app.post("/v1/completions")
+    def completions(request: CompletionRequest, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        check(authorization)
+        from flowloop.specialist.completions import CompletionRefused, complete_text
+
+        if getattr(loaded, "tokenizer", None) is None:
+            raise HTTPException(status_code=501, detail="this model serves chat completions only")
+        try:
+            with lock:
+                done = complete_text(loaded, request.prompt, request.max_tokens, echo=request.echo,
+                                     top=request.logprobs or 0)
+        except CompletionRefused as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return {
+            "id": f"cmpl-{uuid.uuid4().hex}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": served,
+            "choices": [{"index": 0, "text": done.text, "finish_reason": done.finish_reason,
+                         "logprobs": done.logprobs() if request.logprobs is not None else None}],
+            "usage": {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
+                      "total_tokens": done.prompt_tokens + done.completion_tokens},
         }
 
     return app
