@@ -243,7 +243,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 # Short environment names of settings that are usually exported by hand (a secret); resolved
 # here like any FLOW_* variable, after the long names, so the short one wins.
-ENV_ALIASES: dict[str, tuple[str, ...]] = {
+ENV_ALIASES: dict[str, tuple[str, str]] = {
     "FLOW_INGEST_TOKEN": ("signals", "ingest_token"),
 }
 

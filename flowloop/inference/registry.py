@@ -59,7 +59,11 @@ def backend_factory(name: str, field: str = "inference.backend") -> BackendFacto
         )
     if isinstance(entry, str):
         module_name, _, attr = entry.partition(":")
-        entry = getattr(importlib.import_module(module_name), attr)
+        try:
+            entry = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise InferenceError(f"inference backend {name!r} cannot be loaded from {module_name}:{attr}: {exc}",
+                                 field=field, hint="install the package that provides it, or fix its registration") from exc
         BACKENDS[name] = entry
     return entry
 

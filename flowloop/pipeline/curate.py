@@ -3,8 +3,9 @@
 The seed names three curation modes: manual, agentic, automated. Here a configured model reads
 each evergreen and cumulative document and drafts questions a teammate would ask, with answers
 taken from the document. The model is either any OpenAI-compatible server
-(``[dataset] curate_url`` + ``curate_model``, through the shared
-``flowloop.inference.openai_client``) or the current specialist itself. Every draft is marked ``draft: true``, written to
+(``[dataset] curate_url`` + ``curate_model``, through the shared client of
+``flowloop.inference.openai_client``) or the current specialist itself (the in-process
+``transformers`` backend). Every draft is marked ``draft: true``, written to
 ``sft_drafts.jsonl`` and kept out of training until a human accepts it in
 ``flow dataset review``; a model's words never reach the weights unreviewed.
 """

@@ -86,3 +86,21 @@ def test_flow_ask_through_the_fake_backend(repo: FlowRepo, tables: str) -> None:
                                       "where is money?"])
     assert result.exit_code == 0, result.output
     assert '"text": "Integer minor units."' in result.output
+
+
+def test_a_backend_registered_by_a_path_that_does_not_import_is_a_clear_error(repo: FlowRepo) -> None:
+    register_backend("missing", "flowloop_plugin_that_is_not_installed.backend:create")
+    try:
+        with pytest.raises(InferenceError, match="cannot be loaded from flowloop_plugin_that_is_not_installed") as info:
+            get_model(repo, "base", "missing")
+        assert info.value.field == "inference.backend"
+    finally:
+        unregister_backend("missing")
+
+
+def test_a_backend_registered_by_path_loads_on_first_use(repo: FlowRepo) -> None:
+    register_backend("fake-by-path", "flowloop.evaluate.fake:create")
+    try:
+        assert isinstance(get_model(repo, "v1", "fake-by-path"), TableScorer)
+    finally:
+        unregister_backend("fake-by-path")
