@@ -47,7 +47,8 @@ def completions_url(url: str) -> str:
 class OpenAIClient:
     """POSTs to one server. Failures raise ``error`` (an :class:`InferenceError` unless a caller
     reports in its own terms, e.g. curation's ``DatasetError``) naming ``field``, the setting
-    that holds the URL, and ``settings``, where to look when the server refuses."""
+    that holds the URL; the hints point at ``url_setting`` when the server is silent and at
+    ``settings`` when it refuses."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class OpenAIClient:
         transport: Any = None,
         label: str = "inference server",
         field: str = "inference.url",
+        url_setting: str = "[inference] url",
         settings: str = "[inference] url, model and api_key",
         error: type[FlowError] = InferenceError,
     ) -> None:
@@ -65,7 +67,8 @@ class OpenAIClient:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.transport = transport
-        self.label, self.field, self.settings, self.error = label, field, settings, error
+        self.label, self.field, self.error = label, field, error
+        self.url_setting, self.settings = url_setting, settings
 
     def _post(self, endpoint: str, body: dict[str, Any], kind: str) -> Any:
         import httpx
@@ -76,7 +79,7 @@ class OpenAIClient:
                 response = client.post(endpoint, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise self.error(f"cannot reach the {self.label} at {endpoint} (unreachable: {exc})", field=self.field,
-                             hint=f"is the server running? check {self.settings.split(',')[0]}") from exc
+                             hint=f"is the server running? check {self.url_setting}") from exc
         if response.status_code != 200:
             raise self.error(f"the {self.label} at {endpoint} answered HTTP {response.status_code}: {response.text[:300]}",
                              field=self.field, hint=f"check {self.settings}")

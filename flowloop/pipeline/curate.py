@@ -42,6 +42,7 @@ def url_generator(url: str, model: str, api_key: str = "", timeout_s: float = 12
     """A ``Generate`` that asks an OpenAI-compatible server (the shared client; errors are
     ``DatasetError`` naming ``dataset.curate_url``)."""
     client = OpenAIClient(url, api_key, timeout_s, label="curation model", field="dataset.curate_url",
+                          url_setting="[dataset] curate_url",
                           settings="[dataset] curate_url, curate_model and curate_api_key", error=DatasetError)
 
     def generate(messages: list[Message]) -> str:
