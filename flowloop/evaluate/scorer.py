@@ -1,7 +1,7 @@
 """Batching helpers of the suites: every prompt of a suite asked of a model, with progress.
 
 What a model must answer is :class:`flowloop.inference.Model` (the in-process transformers
-backend, a served model, or the table-driven fake of ``flowloop.evaluate.fake``). Suites never
+backend, a served model, or the table-driven fake of ``flowloop.inference.fake``). Suites never
 touch tokenizers or tensors, so the same suite code scores the base model, any specialist
 version or the fake.
 """

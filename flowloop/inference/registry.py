@@ -3,9 +3,8 @@
 ``BACKENDS`` maps a name to a factory ``(repo, which) -> Model`` (``which``: ``base``,
 ``current``, ``vN``). Built-ins are registered exactly as another package would register its
 own, through :func:`register_backend`, by ``"module:function"`` path: the path is imported on
-first use (the way ``llm`` loads its default plugins), so this module, low in the layers, never
-imports the in-process backend's torch/transformers stack, and ``flow ask --backend openai``
-never pays for it. The configuration holds a plain name (``[inference] backend``,
+first use (the way ``llm`` loads its default plugins), so ``flow ask --backend openai`` never
+imports the in-process backend, and a plugin is registered exactly like a built-in. The configuration holds a plain name (``[inference] backend``,
 ``[eval] backend``); a name that is not registered is refused here, at lookup, with the list of
 registered names, so a newly registered backend is never refused by a second list.
 """
@@ -76,9 +75,9 @@ def get_model(repo: "FlowRepo", which: str = "current", backend: str | None = No
     return backend_factory(chosen, field)(repo, which)
 
 
-register_backend("transformers", "flowloop.specialist.backends.transformers_backend:create")
-register_backend("openai", "flowloop.specialist.backends.openai_backend:create")
-register_backend("fake", "flowloop.evaluate.fake:create")
+register_backend("transformers", "flowloop.inference.transformers_backend:create")
+register_backend("openai", "flowloop.inference.openai_backend:create")
+register_backend("fake", "flowloop.inference.fake:create")
 
 __all__ = ["BACKENDS", "BackendFactory", "backend_factory", "backend_names", "get_model", "register_backend",
            "unregister_backend"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from flowloop.errors import InferenceError
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.runner import evaluate_model
 from flowloop.inference import register_backend, unregister_backend
 from flowloop.repo import FlowRepo, find_repo

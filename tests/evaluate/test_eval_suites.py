@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flowloop.config import Settings
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.suites import SUITES, summarise
 from flowloop.evaluate.suites import general, knowledge, planning, preference, validation
 from flowloop.evaluate.suites.knowledge import Section

@@ -20,7 +20,7 @@ import pytest
 from flowloop.errors import DatasetError, InferenceError
 from flowloop.inference.openai_client import OpenAIClient, base_url, chat_url, completions_url
 from flowloop.pipeline.curate import url_generator
-from flowloop.specialist.backends.openai_backend import OpenAIBackend
+from flowloop.inference.openai_backend import OpenAIBackend
 
 KEY = "sk-test-0123456789"
 GENERATED = -0.5  # log-probability of the one token the server generates after an echoed prompt

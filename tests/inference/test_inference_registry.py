@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.config import load_settings
 from flowloop.errors import InferenceError
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.inference import Model, backend_names, get_model, register_backend, unregister_backend
 from flowloop.repo import FlowRepo, find_repo, init_repo
 from flowloop.specialist.ask import ask
@@ -99,7 +99,7 @@ def test_a_backend_registered_by_a_path_that_does_not_import_is_a_clear_error(re
 
 
 def test_a_backend_registered_by_path_loads_on_first_use(repo: FlowRepo) -> None:
-    register_backend("fake-by-path", "flowloop.evaluate.fake:create")
+    register_backend("fake-by-path", "flowloop.inference.fake:create")
     try:
         assert isinstance(get_model(repo, "v1", "fake-by-path"), TableScorer)
     finally:

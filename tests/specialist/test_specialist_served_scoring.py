@@ -83,7 +83,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
 
 @pytest.mark.slow
 def test_served_scores_equal_in_process_scores(served: tuple[str, Any, FlowRepo]) -> None:
-    from flowloop.specialist.backends.openai_backend import OpenAIBackend, template_render
+    from flowloop.inference.openai_backend import OpenAIBackend, template_render
 
     url, loaded, repo = served
     backend = OpenAIBackend(url, "base", api_key=KEY, render=template_render(repo))

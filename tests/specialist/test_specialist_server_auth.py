@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from flowloop.bearer import bearer_header, bearer_matches
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.specialist.server import create_app
 
 TOKEN = "s3cret-token-0123456789"

@@ -138,7 +138,7 @@ def served(trained: FlowRepo) -> Iterator[tuple[str, Any]]:
 
 def test_openai_backend_against_a_real_server(served: tuple[str, Any], trained: FlowRepo,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from flowloop.specialist.backends.openai_backend import OpenAIBackend
+    from flowloop.inference.openai_backend import OpenAIBackend
 
     url, loaded = served
     messages = [{"role": "user", "content": "Name one file in a ledger project."}]
