@@ -4,7 +4,7 @@
 ``current``, ``vN``). Built-ins are registered exactly as another package would register its
 own, through :func:`register_backend`, by ``"module:function"`` path: the path is imported on
 first use (the way ``llm`` loads its default plugins), so ``flow ask --backend openai`` never
-imports the in-process backend, and a plugin is registered exactly like a built-in. The configuration holds a plain name (``[inference] backend``,
+imports the in-process backend. The configuration holds a plain name (``[inference] backend``,
 ``[eval] backend``); a name that is not registered is refused here, at lookup, with the list of
 registered names, so a newly registered backend is never refused by a second list.
 """
