@@ -3,7 +3,9 @@
 Resolved once, in this order (first wins): explicit keyword overrides (CLI flags) > ``FLOW_*``
 environment variables > ``.flow/config.toml`` > defaults. Nested sections use ``__`` in
 environment names, e.g. ``FLOW_INDEX__BUDGET=1500``; ``FLOW_DATABASE_URL`` names the signals
-store. This is the only module that reads ``os.environ``.
+store. A few settings also have a short name (:data:`ENV_ALIASES`): ``FLOW_INGEST_TOKEN`` is
+``signals.ingest_token`` and wins over ``FLOW_SIGNALS__INGEST_TOKEN`` when both are set. This is
+the only module that reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -191,7 +193,10 @@ class TrainSettings(_Section):
 
 
 class InferenceSettings(_Section):
-    backend: Literal["transformers", "openai"] = Field("transformers", description="Inference backend.")
+    backend: str = Field(
+        "transformers",
+        description="Inference backend: a name registered in flowloop.inference.registry (see the README).",
+    )
     url: str = Field("", description="OpenAI-compatible base URL for the 'openai' backend.")
     model: str = Field("", description="Model name at that URL.")
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
@@ -206,6 +211,11 @@ class InferenceSettings(_Section):
 
 
 class EvalSettings(_Section):
+    backend: str = Field(
+        "transformers",
+        description="Backend the suites score with (a registered name; in-process transformers scores exactly "
+        "as training saw the model; 'fake' is a dry run).",
+    )
     primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
     bootstrap_samples: int = Field(1000, ge=1, description="Bootstrap resamples for 95% intervals.")
@@ -299,12 +309,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", path=path, line=line, hint="fix the syntax") from exc
 
 
+# Short environment names of settings that are usually exported by hand (a secret); resolved
+# here like any FLOW_* variable, after the long names, so the short one wins.
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "FLOW_INGEST_TOKEN": ("signals", "ingest_token"),
+}
+
+
 def _env_values(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """``FLOW_<SECTION>__<KEY>`` (and ``FLOW_<KEY>`` for top-level keys) as a nested dict, and
     the variable name each setting came from (so errors name the variable, not config.toml).
 
     Variables that name no setting (e.g. ``FLOW_TEST_DATABASE_URL``) are ignored, like any other
-    environment. Values starting with ``[`` or ``{`` are JSON (lists, tables).
+    environment. Values starting with ``[`` or ``{`` are JSON (lists, tables). The short names of
+    :data:`ENV_ALIASES` come last.
     """
     values: dict[str, Any] = {}
     names: dict[tuple[str, ...], str] = {}
@@ -327,6 +345,13 @@ def _env_values(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str
                 raise ConfigError(f"{name} conflicts with another FLOW_ variable", field=".".join(path))
         node[path[-1]] = value
         names[tuple(path)] = name
+    for name, (section, key) in ENV_ALIASES.items():
+        if name in environ:
+            node = values.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} conflicts with FLOW_{section.upper()}", field=f"{section}.{key}")
+            node[key] = environ[name]
+            names[(section, key)] = name
     return values, names
 
 

@@ -18,7 +18,8 @@ import pytest
 
 LAYERS = """
 errors
-atomic scrub words
+types precision bearer
+atomic scrub words text
 config
 repo
 git
@@ -26,6 +27,7 @@ signals
 pilr
 index
 models
+inference
 pipeline
 train
 specialist

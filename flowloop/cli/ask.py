@@ -33,18 +33,18 @@ def ask_cmd(
     question: str = typer.Argument(..., help="The question, task or text to review."),
     role: str = typer.Option("explain", "--role", help="plan, review or explain."),
     model: str = typer.Option("current", "--model", help="base, current or vN."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="transformers or openai (default: config)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="A registered inference backend (default: [inference] backend); an unknown name lists them."),
     no_context: bool = typer.Option(False, "--no-context", help="Do not add a context pack."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Generation cap."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, model and context as JSON."),
 ) -> None:
     """Ask the specialist in a role, with the context the index finds for the question."""
     from flowloop.specialist.ask import ask
-    from flowloop.specialist.backends import get_backend
+    from flowloop.inference.registry import get_model
 
     _silence()
     repo = repo_of(ctx)
-    chosen = get_backend(repo, model, backend)
+    chosen = get_model(repo, model, backend)
     waiting = err_console.status(f"asking {model} ({chosen.name})", spinner="dots")
     with waiting if not as_json else contextlib.nullcontext():
         answer = ask(repo, question, role=role, model=model, backend=chosen,

@@ -6,7 +6,7 @@ Thin over ``flowloop.evaluate.evaluate_model``; the table shows each metric with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
 
@@ -15,8 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowloop.cli.common import console, err_console, markup, print_json, repo_of
-
-StageProgress = Callable[[str, int, int], None]
+from flowloop.types import StageProgress
 
 
 @contextmanager

@@ -22,7 +22,7 @@ def serve_command(
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: signals.ingest_port)."),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Allow a non-loopback bind address."),
     token: str = typer.Option(
-        "", "--token", envvar="FLOW_INGEST_TOKEN", show_default=False, show_envvar=False, hidden=True,
+        "", "--token", show_default=False, hidden=True,
         help="Bearer token; prefer the FLOW_INGEST_TOKEN variable (command lines are visible to others).",
     ),
 ) -> None:

@@ -8,12 +8,10 @@ Heavy dependencies (torch, transformers, numpy) load inside the functions that n
 from flowloop.evaluate.gate import GateDecision, compare, gated_promote
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result
 from flowloop.evaluate.runner import evaluate_model
-from flowloop.evaluate.scorer import Scorer
 
 __all__ = [
     "EvalResult",
     "GateDecision",
-    "Scorer",
     "SuiteResult",
     "compare",
     "evaluate_model",

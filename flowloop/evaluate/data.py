@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,10 +29,11 @@ from flowloop.evaluate.suites.knowledge import KnowledgeItem, build_items, datas
 from flowloop.evaluate.suites.planning import PlanningItem, SimilarTask
 from flowloop.evaluate.suites.preference import PreferenceItem
 from flowloop.evaluate.suites.validation import ValidationItem
+from flowloop.pipeline.manifest import dataset_file
 from flowloop.repo import FlowRepo
+from flowloop.types import Progress
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None] | None
 CONTEXT_CACHE_VERSION = 1
 
 
@@ -46,8 +46,10 @@ class DatasetRef:
     content_hash: str
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    def file(self, name: str) -> Path:
-        return self.path / name
+    def file(self, key: str) -> Path:
+        """The file of ``key`` (``"dpo_heldout"``), named as ``pipeline.manifest`` names it; it
+        may be absent (a build writes no file without rows)."""
+        return self.path / dataset_file(key)
 
 
 def version_name(value: Any) -> str:
@@ -102,7 +104,7 @@ def _content(messages: Any, where: Path, row_id: str) -> str:
 
 
 def preference_items(ds: DatasetRef, limit: int, seed: int) -> list[PreferenceItem]:
-    path = ds.file("dpo_heldout.jsonl")
+    path = ds.file("dpo_heldout")
     items = [
         PreferenceItem(
             id=str(row.get("id", n)),
@@ -116,7 +118,7 @@ def preference_items(ds: DatasetRef, limit: int, seed: int) -> list[PreferenceIt
 
 
 def validation_items(ds: DatasetRef, limit: int, seed: int) -> list[ValidationItem]:
-    path = ds.file("eval_validation.jsonl")
+    path = ds.file("eval_validation")
     items = []
     for n, row in enumerate(read_jsonl(path), start=1):
         label = row.get("label")
@@ -127,12 +129,12 @@ def validation_items(ds: DatasetRef, limit: int, seed: int) -> list[ValidationIt
 
 
 def knowledge_items(ds: DatasetRef, n_options: int, limit: int, seed: int) -> list[KnowledgeItem]:
-    rows = read_jsonl(ds.file("sft_train.jsonl")) + read_jsonl(ds.file("sft_heldout.jsonl"))
+    rows = read_jsonl(ds.file("sft_train")) + read_jsonl(ds.file("sft_heldout"))
     return build_items(dataset_sections(rows), n_options=n_options, limit=limit, seed=seed)
 
 
 def planning_rows(ds: DatasetRef, limit: int, seed: int) -> list[dict[str, Any]]:
-    path = ds.file("eval_planning.jsonl")
+    path = ds.file("eval_planning")
     rows = read_jsonl(path)
     for n, row in enumerate(rows, start=1):
         for key in ("task", "description", "files"):
@@ -141,7 +143,7 @@ def planning_rows(ds: DatasetRef, limit: int, seed: int) -> list[dict[str, Any]]
     return cap(rows, limit, seed)
 
 
-def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progress: Progress = None) -> list[PlanningItem]:
+def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progress: Progress | None = None) -> list[PlanningItem]:
     """Held-out tasks with their planning context (cached per dataset version and hash)."""
     rows = planning_rows(ds, limit, seed)
     cache_path = repo.state_dir / EVALS_DIR / "contexts" / f"{ds.version}.json"
@@ -155,7 +157,7 @@ def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progre
         for i, row in enumerate(missing):
             as_of = parse_iso(row.get("as_of") or row.get("time"))
             if as_of is None:
-                raise EvaluationError(f"held-out task {row['task']} has no time", path=ds.file("eval_planning.jsonl"), field="as_of")
+                raise EvaluationError(f"held-out task {row['task']} has no time", path=ds.file("eval_planning"), field="as_of")
             ctx = builder.build(str(row["description"]), as_of, exclude_task=str(row["task"]))
             cached[_row_id(row)] = {
                 "text": ctx.text,

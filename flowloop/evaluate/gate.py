@@ -20,7 +20,6 @@ was forced, with the verdict it overrode.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +29,7 @@ from flowloop.evaluate.results import EvalResult
 from flowloop.evaluate.stats import Interval, bootstrap_intervals
 from flowloop.evaluate.suites import GUARD_SUITES, SUITES
 from flowloop.repo import FlowRepo
-
-Progress = Callable[[str, int, int], None] | None
+from flowloop.types import StageProgress
 
 
 @dataclass
@@ -156,7 +154,7 @@ def gated_promote(
     repo: FlowRepo,
     version: str,
     force: bool = False,
-    progress: Progress = None,
+    progress: StageProgress | None = None,
     *,
     note: str = "",
     actor: str = "flowloop",

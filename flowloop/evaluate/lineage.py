@@ -16,6 +16,7 @@ from typing import Any
 
 from flowloop.errors import EvaluationError
 from flowloop.evaluate.data import DatasetRef, read_jsonl, version_name
+from flowloop.pipeline.manifest import dataset_file
 from flowloop.repo import FlowRepo
 
 BASE = "base"
@@ -107,8 +108,8 @@ def check_lineage(repo: FlowRepo, model: ModelRef, ds: DatasetRef) -> None:
             path=manifest_path,
             hint="the dataset was rebuilt or edited after training; retrain the model on it",
         )
-    trained_tasks = _tasks(trained_dir, ("sft_train.jsonl", "dpo_train.jsonl"))
-    heldout_tasks = _tasks(ds.path, ("eval_planning.jsonl", "dpo_heldout.jsonl"))
+    trained_tasks = _tasks(trained_dir, ("sft_train", "dpo_train"))
+    heldout_tasks = _tasks(ds.path, ("eval_planning", "dpo_heldout"))
     leaked = sorted(trained_tasks & heldout_tasks)
     if leaked:
         shown = ", ".join(leaked[:5]) + (" ..." if len(leaked) > 5 else "")
@@ -120,10 +121,10 @@ def check_lineage(repo: FlowRepo, model: ModelRef, ds: DatasetRef) -> None:
         )
 
 
-def _tasks(folder: Path, names: tuple[str, ...]) -> set[str]:
+def _tasks(folder: Path, keys: tuple[str, ...]) -> set[str]:
     tasks: set[str] = set()
-    for name in names:
-        for row in read_jsonl(folder / name):
+    for key in keys:
+        for row in read_jsonl(folder / dataset_file(key)):
             if row.get("task"):
                 tasks.add(str(row["task"]))
     return tasks

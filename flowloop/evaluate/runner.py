@@ -17,13 +17,13 @@ from flowloop.errors import EvaluationError
 from flowloop.evaluate import data as eval_data
 from flowloop.evaluate.lineage import BASE, ModelRef, check_lineage, resolve_model
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result, store_result
-from flowloop.evaluate.scorer import Scorer
 from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
+from flowloop.inference.model import Model
+from flowloop.inference.registry import get_model
 from flowloop.repo import FlowRepo
+from flowloop.types import StageProgress
 
-# progress(stage, done, total): the CLI draws one bar per stage.
-Progress = Callable[[str, int, int], None] | None
-ScorerFactory = Callable[[ModelRef], Scorer]
+ScorerFactory = Callable[[ModelRef], Model]
 
 HELD_OUT_SUITES = ("planning", "preference", "validation")
 
@@ -41,14 +41,17 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
         "precision": s.inference.precision,
         "max_length": s.train.max_length,
         "project": [s.project.name, s.project.description],
+        # Another backend scores differently; the default is left out so results stored before
+        # the setting existed still count.
+        **({"backend": s.eval.backend} if s.eval.backend != "transformers" else {}),
     }
 
 
 def default_factory(repo: FlowRepo) -> ScorerFactory:
-    def load(model: ModelRef) -> Scorer:
-        from flowloop.models.loader import load_specialist
+    """Models through the registry, with ``[eval] backend`` (in-process transformers by default)."""
 
-        return load_specialist(repo, model.version)
+    def load(model: ModelRef) -> Model:
+        return get_model(repo, model.version, repo.settings.eval.backend, field="eval.backend")
 
     return load
 
@@ -56,7 +59,7 @@ def default_factory(repo: FlowRepo) -> ScorerFactory:
 class _Stage:
     """Adapts a per-suite ``(done, total)`` callback to the runner's ``(stage, done, total)``."""
 
-    def __init__(self, progress: Progress, stage: str) -> None:
+    def __init__(self, progress: StageProgress | None, stage: str) -> None:
         self.progress, self.stage = progress, stage
 
     def __call__(self, done: int, total: int) -> None:
@@ -68,7 +71,7 @@ class EvalData:
     """Examples of every suite for one dataset, loaded lazily and shared by several models."""
 
     def __init__(
-        self, repo: FlowRepo, ds: eval_data.DatasetRef, progress: Progress = None, max_examples: int | None = None
+        self, repo: FlowRepo, ds: eval_data.DatasetRef, progress: StageProgress | None = None, max_examples: int | None = None
     ) -> None:
         self.repo, self.ds, self.progress = repo, ds, progress
         s = repo.settings.eval
@@ -102,7 +105,7 @@ def _check_suites(suites: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(suites))
 
 
-def _run_suite(suite: str, scorer: Scorer, items: list[Any], repo: FlowRepo, progress: Progress) -> list[dict[str, Any]]:
+def _run_suite(suite: str, scorer: Model, items: list[Any], repo: FlowRepo, progress: StageProgress | None) -> list[dict[str, Any]]:
     settings = repo.settings
     stage = _Stage(progress, f"{suite} ({scorer.version})")
     if suite == "planning":
@@ -121,7 +124,7 @@ def evaluate_model(
     model: str = "current",
     suites: Sequence[str] | None = None,
     dataset: str = "latest",
-    progress: Progress = None,
+    progress: StageProgress | None = None,
     *,
     reuse: bool = True,
     factory: ScorerFactory | None = None,
@@ -130,7 +133,8 @@ def evaluate_model(
 ) -> EvalResult:
     """Evaluate ``model`` (``base``, ``current`` or ``vN``) on the held-out data of ``dataset``.
 
-    ``factory`` turns a resolved model into a scorer (default: the transformers loader);
+    ``factory`` turns a resolved model into a :class:`~flowloop.inference.Model` (default: the
+    ``[eval] backend`` registered in :mod:`flowloop.inference.registry`);
     ``data`` shares loaded examples between several calls on the same dataset (its cap wins);
     ``max_examples`` caps each suite (default ``eval.max_examples``).
     """
@@ -196,9 +200,9 @@ def _only(result: EvalResult, wanted: Sequence[str]) -> EvalResult:
 def _planning_baselines(
     repo: FlowRepo,
     ref: ModelRef,
-    scorer: Scorer,
+    scorer: Model,
     data: EvalData,
-    progress: Progress,
+    progress: StageProgress | None,
     make: ScorerFactory,
     reuse: bool,
 ) -> dict[str, dict[str, SuiteResult]]:

@@ -4,7 +4,7 @@
 ``context_pack`` answer one query each; a :class:`Retriever` answers many with the index and the
 query embedder kept loaded (MCP server, warm server, evaluation, dataset building), and reopens
 the index by itself when ``flow index`` writes a new generation. Every search and context call
-records a ``RetrievalEvent`` in the signals store unless ``log=False``.
+records a ``RetrievalEvent`` unless ``log=False``; how it is written is ``usage_log``'s job.
 
 Importing this module is cheap (numpy, SQLite and models load on first use), so the CLI and
 hooks can import it freely.
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from flowloop.errors import DocumentNotFoundError, QueryError
 from flowloop.index.build import build_index
 from flowloop.index.types import ContextPack, Hit, IndexStats, PackDocument
+from flowloop.index.usage_log import MODES as LOG_MODES
+from flowloop.index.usage_log import UsageLog
 from flowloop.repo import PILR_TYPES, FlowRepo
 
 if TYPE_CHECKING:
@@ -67,52 +69,28 @@ class Retriever:
     """Keeps the index, the query embedder and the reranker loaded for repeated queries."""
 
     def __init__(self, repo: FlowRepo, log_mode: str = "direct") -> None:
-        """``log_mode`` says how usage events are written (see ``usage``): ``direct`` into the
-        signals store, ``pending`` as a JSON line (the cold CLI path), ``background`` by a
+        """``log_mode`` says how usage events are written (see ``usage_log``): ``direct`` into
+        the signals store, ``pending`` as a JSON line (the cold CLI path), ``background`` by a
         thread after the answer has gone out (servers)."""
         from flowloop.index.embedder import resolve_model
 
-        if log_mode not in ("direct", "pending", "background"):
+        if log_mode not in LOG_MODES:
             raise ValueError(f"unknown log_mode {log_mode!r}")
         self.repo = repo.require_initialized()
         self.settings = repo.settings.index
         self.model_dir = resolve_model(self.settings.embedder, repo.root)
-        self.log_mode = log_mode
-        self.log_errors: list[str] = []
         self._reader: IndexReader | None = None
         self._reranker: Any = None
-        self._log_queue: Any = None
-        self._log_thread: Any = None
-        if log_mode == "background":
-            import queue
-            import threading
+        self.usage = UsageLog(self.repo, log_mode)  # last: a background thread starts only for a usable index
 
-            self._log_queue = queue.Queue()
-            self._log_thread = threading.Thread(target=self._log_worker, name="flow-usage-log", daemon=True)
-            self._log_thread.start()
+    @property
+    def log_mode(self) -> str:
+        return self.usage.mode
 
-    # -- usage log -----------------------------------------------------------------------------
-    def _log(self, *args: Any, **kwargs: Any) -> None:
-        if self._log_queue is not None:
-            self._log_queue.put((args, kwargs))
-            return
-        from flowloop.index.usage import log_retrieval
-
-        log_retrieval(self.repo, *args, direct=self.log_mode == "direct", **kwargs)
-
-    def _log_worker(self) -> None:
-        from flowloop.errors import FlowError
-        from flowloop.index.usage import log_retrieval
-
-        while True:
-            item = self._log_queue.get()
-            if item is None:
-                return
-            args, kwargs = item
-            try:
-                log_retrieval(self.repo, *args, direct=True, **kwargs)
-            except FlowError as exc:  # a store problem must not stop the server; keep the reason
-                self.log_errors.append(exc.render())
+    @property
+    def log_errors(self) -> list[str]:
+        """Usage events the background thread could not store (their messages)."""
+        return self.usage.errors
 
     # -- loading -------------------------------------------------------------------------------
     @property
@@ -222,7 +200,7 @@ class Retriever:
                     dense=round(c.dense, 4), lexical=round(c.lexical, 4))
             )
         if log:
-            self._log("search", query, [(h.id, h.score, h.path) for h in hits], [h.id for h in hits], session=session)
+            self.usage.record("search", query, [(h.id, h.score, h.path) for h in hits], [h.id for h in hits], session=session)
         return hits
 
     def context_pack(
@@ -259,7 +237,7 @@ class Retriever:
                           include_archived, future)
         if log:
             ranked = best_per_document(candidates)[:LOGGED_CANDIDATES]
-            self._log(
+            self.usage.record(
                 "context", task, [(c.doc_id, c.score, reader.documents[c.doc_id].path) for c in ranked],
                 [d.id for d in pack.documents], session=session,
             )
@@ -296,10 +274,7 @@ class Retriever:
 
     def close(self) -> None:
         """Write pending usage events, then release the index."""
-        if self._log_thread is not None:
-            self._log_queue.put(None)
-            self._log_thread.join()
-            self._log_thread = None
+        self.usage.close()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -307,7 +282,7 @@ class Retriever:
 
 def search(repo: FlowRepo, query: str, k: int = 10, types: Iterable[str] | None = None, **kwargs: Any) -> list[Hit]:
     """One search (see :meth:`Retriever.search`). Its usage event is written as a pending line,
-    which keeps a cold call fast (see ``usage``)."""
+    which keeps a cold call fast (see ``usage_log``)."""
     retriever = Retriever(repo, log_mode="pending")
     try:
         return retriever.search(query, k=k, types=types, **kwargs)

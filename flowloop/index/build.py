@@ -35,11 +35,11 @@ from flowloop.index.render import doc_header, heading_line
 from flowloop.index.tokens import TokenCounter, counter_for
 from flowloop.index.types import IndexStats
 from flowloop.repo import FlowRepo
+from flowloop.types import Progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-Progress = Callable[[int, int], None]
 CHUNKER_VERSION = "2"  # 2: Sphinx navigation dropped, code blocks kept whole
 TITLE_ROOM = 32  # tokens kept free in the embedder's window for "title: heading" and [CLS]/[SEP]
 EMBED_BATCH = 256  # texts per encode call (one progress tick); batches inside are length-sorted

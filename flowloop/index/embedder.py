@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from flowloop.errors import ModelNotFoundError
+from flowloop.precision import cpu_bf16_native
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,21 +106,6 @@ def _quiet_loading() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16), where bf16 pays off."""
-    import torch
-
-    try:
-        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return supported
-    return supported and ("amx_bf16" in flags or "avx512_bf16" in flags)
-
-
 class SentenceTransformerEmbedder:
     """Bulk encoding with sentence-transformers; loads torch (seconds), so only when worth it.
 
@@ -131,7 +117,7 @@ class SentenceTransformerEmbedder:
         with _quiet_loading():
             self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         if precision == "auto":
-            precision = "bfloat16" if native_bf16() else "float32"
+            precision = "bfloat16" if cpu_bf16_native() else "float32"
         self.precision = precision
         if precision == "bfloat16":
             import torch

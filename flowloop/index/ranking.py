@@ -10,22 +10,16 @@ candidate because the context pack's relevance floor is expressed in it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from flowloop.config import IndexSettings
 from flowloop.index.store import IndexReader
+from flowloop.text import QUERY
 
 if TYPE_CHECKING:
     import numpy as np
 
-# Words that match nearly every chunk: in an OR query they only cost time, BM25 gives them ~0.
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from has have how i if in into is it its me my not of on or"
-    " our should so that the their them then there these this to was we what when where which who why will"
-    " with would you your".split()
-)
 MAX_QUERY_TERMS = 64
 
 
@@ -47,11 +41,7 @@ class Candidate:
 
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: the query's distinct words, quoted, joined by OR."""
-    words: list[str] = []
-    for word in re.findall(r"\w+", text.lower()):
-        if word not in STOPWORDS and word not in words:
-            words.append(word)
-    return " OR ".join(f'"{w}"' for w in words[:MAX_QUERY_TERMS])
+    return " OR ".join(f'"{w}"' for w in QUERY.distinct(text)[:MAX_QUERY_TERMS])
 
 
 def eligible_docs(

@@ -24,8 +24,8 @@ from typing import Any
 from flowloop.models.base_model import resolve_model_name
 from flowloop.models.registry import Registry
 from flowloop.repo import FlowRepo
+from flowloop.types import Message
 
-Message = dict[str, str]
 BASE = "base"
 CACHE_SIZE = 2
 _cache: "OrderedDict[tuple[str, ...], LoadedModel]" = OrderedDict()
@@ -33,8 +33,13 @@ _cache: "OrderedDict[tuple[str, ...], LoadedModel]" = OrderedDict()
 
 @dataclass
 class LoadedModel:
-    """A model in memory with its tokenizer; ``version`` is ``"base"`` or ``"vN"``."""
+    """A model in memory with its tokenizer; ``version`` is ``"base"`` or ``"vN"``.
 
+    It answers the :class:`flowloop.inference.Model` protocol itself (the ``transformers``
+    backend hands its calls through), so code holding a loaded model can score with it directly.
+    """
+
+    name = "transformers"
     model: Any
     tokenizer: Any
     version: str
@@ -208,13 +213,11 @@ def inference_precision(requested: str) -> str:
     base model's planning F1 by 0.04, as much as a small real improvement. A gate must compare
     models, not batch layouts, so a CPU stays exact (fp32) unless ``inference.precision = "bf16"``.
     """
-    import torch
+    from flowloop.precision import cuda_bf16
 
     if requested in ("bf16", "fp32"):
         return requested
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "fp32"
+    return "bf16" if cuda_bf16() else "fp32"
 
 
 def _load(base_path: Any, adapter_dir: Any, version: str, base_name: str, seed: int, precision: str, batch_size: int) -> LoadedModel:

@@ -19,14 +19,8 @@ from flowloop.errors import GitError
 from flowloop.git import is_toplevel, run_git
 from flowloop.pilr.model import Pilr, PilrStatus, PilrType
 from flowloop.pilr.store import PilrStore
+from flowloop.text import REVIEW
 
-_WORD = re.compile(r"[a-z][a-z0-9_]{2,}")
-_STOP = frozenset(
-    """the and for with that this from into was were are not but have has had when then than
-    what which who how our their there they them its also been being after before because
-    while where can could would should will just only more most some such each other over
-    under again did does done use used using any all one two per via out off yet""".split()
-)
 
 
 @dataclass
@@ -102,7 +96,7 @@ def finished_unarchived(store: PilrStore, documents: list[Pilr]) -> list[Finishe
 
 def _vectors(docs: list[Pilr]) -> list[dict[str, float]]:
     """TF-IDF vectors over title and body words (lexical similarity, as the review asks)."""
-    bags = [Counter(w for w in _WORD.findall(f"{d.title} {d.title} {d.body}".lower()) if w not in _STOP) for d in docs]
+    bags = [Counter(REVIEW.tokens(f"{d.title} {d.title} {d.body}")) for d in docs]
     df = Counter(w for bag in bags for w in bag)
     n = len(docs)
     vectors = []

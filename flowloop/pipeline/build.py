@@ -30,8 +30,8 @@ from flowloop.pipeline.templates import document_examples, section_examples
 from flowloop.pipeline.thresholds import COUNTERS
 from flowloop.repo import FlowRepo
 from flowloop.scrub import scrub_value
+from flowloop.types import Message, Progress
 
-Progress = Callable[[int, int], None]
 CURATE_MODES = ("templates", "agentic")
 
 
@@ -139,7 +139,7 @@ def build_dataset(
     progress: Progress | None = None,
     *,
     retriever: Any | None = None,
-    generate: Callable[[list[dict[str, str]]], str] | None = None,
+    generate: Callable[[list[Message]], str] | None = None,
 ) -> DatasetManifest:
     """Build (or reuse) the next dataset version; see the module docstring for the stages.
 

@@ -3,8 +3,9 @@
 The seed names three curation modes: manual, agentic, automated. Here a configured model reads
 each evergreen and cumulative document and drafts questions a teammate would ask, with answers
 taken from the document. The model is either any OpenAI-compatible server
-(``[dataset] curate_url`` + ``curate_model``; a plain POST to ``/v1/chat/completions``) or the
-current specialist itself. Every draft is marked ``draft: true``, written to
+(``[dataset] curate_url`` + ``curate_model``, through the shared client of
+``flowloop.inference.openai_client``) or the current specialist itself (the in-process
+``transformers`` backend). Every draft is marked ``draft: true``, written to
 ``sft_drafts.jsonl`` and kept out of training until a human accepts it in
 ``flow dataset review``; a model's words never reach the weights unreviewed.
 """
@@ -12,18 +13,22 @@ current specialist itself. Every draft is marked ``draft: true``, written to
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flowloop.errors import DatasetError
+from flowloop.inference.openai_client import OpenAIClient, chat_url
+from flowloop.inference.registry import get_model
 from flowloop.pilr.model import PilrStatus, PilrType
 from flowloop.pipeline import prompts
 from flowloop.pipeline.inputs import Inputs
 from flowloop.pipeline.records import Example
 from flowloop.repo import FlowRepo
+from flowloop.types import Message, Progress
 
 MAX_DOC_CHARS = 3000
 MAX_NEW_TOKENS = 400
-Generate = Callable[[list[dict[str, str]]], str]
+Generate = Callable[[list[Message]], str]
 
 INSTRUCTIONS = (
     "You write training data for a domain specialist of {name}. Read the document below and "
@@ -33,51 +38,25 @@ INSTRUCTIONS = (
 )
 
 
-def chat_url(url: str) -> str:
-    """The chat-completions endpoint of an OpenAI-compatible base URL."""
-    base = url.strip().rstrip("/")
-    if base.endswith("/chat/completions"):
-        return base
-    if base.endswith("/v1"):
-        return f"{base}/chat/completions"
-    return f"{base}/v1/chat/completions"
-
-
 def url_generator(url: str, model: str, api_key: str = "", timeout_s: float = 120.0) -> Generate:
-    """A ``Generate`` that POSTs to an OpenAI-compatible server."""
-    import httpx
+    """A ``Generate`` that asks an OpenAI-compatible server (the shared client; errors are
+    ``DatasetError`` naming ``dataset.curate_url``)."""
+    client = OpenAIClient(url, api_key, timeout_s, label="curation model", field="dataset.curate_url",
+                          url_setting="[dataset] curate_url",
+                          settings="[dataset] curate_url, curate_model and curate_api_key", error=DatasetError)
 
-    endpoint = chat_url(url)
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
-    def generate(messages: list[dict[str, str]]) -> str:
-        body = {"model": model or "default", "messages": messages, "temperature": 0, "max_tokens": MAX_NEW_TOKENS}
-        try:
-            response = httpx.post(endpoint, json=body, headers=headers, timeout=timeout_s)
-        except httpx.HTTPError as exc:
-            raise DatasetError(f"curation model at {endpoint} unreachable: {exc}",
-                               field="dataset.curate_url", hint="start the server or fix [dataset] curate_url") from exc
-        if response.status_code != 200:
-            raise DatasetError(f"curation model at {endpoint} answered HTTP {response.status_code}: "
-                               f"{response.text[:200]}", field="dataset.curate_url",
-                               hint="check curate_url, curate_model and curate_api_key")
-        try:
-            return str(response.json()["choices"][0]["message"]["content"])
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise DatasetError(f"curation model at {endpoint} sent no chat completion", field="dataset.curate_url",
-                               hint="the server must speak the OpenAI chat-completions API") from exc
+    def generate(messages: list[Message]) -> str:
+        return client.chat(model or "default", messages, MAX_NEW_TOKENS)
 
     return generate
 
 
 def specialist_generator(repo: FlowRepo) -> Generate:
-    """A ``Generate`` backed by the current specialist (in-process transformers)."""
-    from flowloop.models.loader import load_specialist
+    """A ``Generate`` backed by the current specialist (the in-process ``transformers`` backend)."""
+    model = get_model(repo, "current", "transformers")
 
-    loaded = load_specialist(repo, "current")
-
-    def generate(messages: list[dict[str, str]]) -> str:
-        return str(loaded.generate(messages, MAX_NEW_TOKENS))
+    def generate(messages: list[Message]) -> str:
+        return model.generate(messages, MAX_NEW_TOKENS)
 
     return generate
 
@@ -133,7 +112,7 @@ def draft_examples(
     repo: FlowRepo,
     inputs: Inputs,
     generate: Generate | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Example]:
     """Draft question/answer examples for up to ``curate_max_docs`` documents."""
     settings = repo.settings

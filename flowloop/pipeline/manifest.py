@@ -39,6 +39,16 @@ FILE_NAMES = {
 }
 
 
+def dataset_file(key: str) -> str:
+    """The file name of dataset file ``key`` (``"sft_train"`` -> ``"sft_train.jsonl"``); every
+    reader of a dataset folder names its files through this, so a rename happens here only."""
+    try:
+        return FILE_NAMES[key]
+    except KeyError:
+        raise DatasetError(f"no dataset file is called {key!r}", field="file",
+                           hint=f"use one of: {', '.join(FILE_NAMES)}") from None
+
+
 class DatasetManifest(BaseModel):
     """``manifest.json`` of one dataset version; ``path`` is its folder (not stored)."""
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from flowloop.types import Message
+
 Role = Literal["plan", "review", "explain"]
 ROLES: tuple[str, ...] = ("plan", "review", "explain")
-
-Message = dict[str, str]
 
 FILES_HEADER = "Files:"
 AREAS_HEADER = "Areas:"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowloop.scrub import scrub, scrub_value
+from flowloop.types import Message
 
-Message = dict[str, str]
 Pass = Literal["sft", "dpo"]
 
 

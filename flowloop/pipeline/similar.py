@@ -13,25 +13,20 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
 from flowloop.pipeline.records import WorkRecord
+from flowloop.text import TASK
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or that the this to was "
-    "were will with when without not no do does via per we our use using add adds added".split()
-)
 K1 = 1.2
 B = 0.75
 
 
 def tokens(text: str) -> list[str]:
     """Lowercase word tokens without stop words; ``snake_case`` and paths split apart."""
-    return [t for t in _TOKEN.findall(text.lower().replace("_", " ")) if len(t) > 1 and t not in _STOP]
+    return TASK.tokens(text)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Sequence
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import SignalError
@@ -18,6 +18,7 @@ from flowloop.repo import FlowRepo
 from flowloop.signals.events import EventBase
 from flowloop.signals.jsonl import as_event
 from flowloop.signals.store import ImportResult, check_kinds, open_store, scrub_event, store_exists
+from flowloop.types import Progress
 
 PREFERENCE_KINDS = ("preference", "approval", "rewrite", "scope_change")
 
@@ -84,7 +85,7 @@ def export_events(repo: FlowRepo, output: Path | IO[str]) -> int:
 
 
 def import_events(
-    repo: FlowRepo, path: Path, progress: Callable[[int, int], None] | None = None
+    repo: FlowRepo, path: Path, progress: Progress | None = None
 ) -> ImportResult:
     """Store the events of a JSONL file: all lines valid, or nothing stored."""
     with open_store(repo) as store:

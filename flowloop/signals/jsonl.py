@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from flowloop.errors import SignalError
 from flowloop.signals.events import EventBase, parse_event
+from flowloop.types import Progress
 
 
-def read_events(path: Path, progress: Callable[[int, int], None] | None = None) -> list[EventBase]:
+def read_events(path: Path, progress: Progress | None = None) -> list[EventBase]:
     """Every event in the JSONL file ``path``; the first bad line raises with its line number."""
     return list(iter_events(path, progress))
 
 
-def iter_events(path: Path, progress: Callable[[int, int], None] | None = None) -> Iterator[EventBase]:
+def iter_events(path: Path, progress: Progress | None = None) -> Iterator[EventBase]:
     """The events of ``path`` one line at a time (memory stays flat for a big export);
     ``progress(bytes_read, file_size)``. The first bad line raises with its line number."""
     try:

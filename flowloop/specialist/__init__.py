@@ -1,6 +1,6 @@
 """Using the specialist: ask it, serve it (loading it is ``flowloop.models.loader``).
 
 - ``flowloop.specialist.ask.ask(repo, question, role, model)``: the role's prompt + context pack;
-- ``flowloop.specialist.backends``: in-process transformers or any OpenAI-compatible server;
+- ``flowloop.specialist.completions``: text completions with log-probabilities for the server;
 - ``flowloop.specialist.server.create_app``: the OpenAI-compatible endpoint of ``flow serve-model``.
 """

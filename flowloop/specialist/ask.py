@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowloop.errors import IndexError_, QueryError
+from flowloop.inference.model import Model
 from flowloop.repo import FlowRepo
+from flowloop.types import Message
 
-Message = dict[str, str]
 ROLES = ("plan", "review", "explain")
 
 
@@ -50,14 +51,14 @@ def ask(
     role: str = "explain",
     model: str = "current",
     *,
-    backend: Any = None,
+    backend: Model | None = None,
     use_context: bool = True,
     max_new_tokens: int | None = None,
 ) -> Answer:
     """Answer ``question`` in ``role`` with ``model`` (``base`` / ``current`` / ``vN``).
 
-    ``backend`` defaults to the configured one (:func:`flowloop.specialist.backends.get_backend`);
-    pass an :class:`InferenceBackend` to reuse a loaded model across questions.
+    ``backend`` defaults to the configured one (:func:`flowloop.inference.get_model`); pass a
+    :class:`~flowloop.inference.Model` to reuse a loaded model across questions.
     """
     from flowloop.pipeline import prompts
 
@@ -72,11 +73,11 @@ def ask(
                 "explain": prompts.explain_messages}
     messages = builders[role](settings, question, context.text)
     if backend is None:
-        from flowloop.specialist.backends import get_backend
+        from flowloop.inference.registry import get_model
 
-        backend = get_backend(repo, model)
-    text = backend.chat(messages, max_new_tokens or settings.inference.max_new_tokens)
-    return Answer(text=text, role=role, model=backend.model, backend=backend.name, messages=messages,
+        backend = get_model(repo, model)
+    text = backend.generate(messages, max_new_tokens or settings.inference.max_new_tokens)
+    return Answer(text=text, role=role, model=backend.version, backend=backend.name, messages=messages,
                   documents=context.documents, context_note=context.note)
 
 

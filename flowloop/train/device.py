@@ -2,9 +2,10 @@
 
 The same settings file serves a laptop and a GPU server, so ``auto`` values are resolved here
 against what is really present: QLoRA (bitsandbytes 4-bit) and bf16 on a CUDA GPU; LoRA on a
-CPU, in bf16 autocast where the CPU computes bf16 natively (AMX / AVX512-BF16: measured faster
-in ``benchmarks/training.py``), else fp32. Asking for a CUDA-only option where there is no CUDA is an error, never a silent
-downgrade. Before a run starts, :func:`estimate_memory` adds up weights, LoRA optimizer state
+CPU, in bf16 autocast where the CPU computes bf16 natively (AMX / AVX512-BF16, as
+``flowloop.precision`` decides for the whole package: measured faster in
+``benchmarks/training.py``), else fp32. Asking for a CUDA-only option where there is no CUDA is
+an error, never a silent downgrade. Before a run starts, :func:`estimate_memory` adds up weights, LoRA optimizer state
 and activations for ``batch x max_length`` so the CLI can warn about an out-of-memory risk
 instead of letting the run die an hour in.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
+from flowloop.precision import cpu_bf16_native, cuda_bf16
 
 
 @dataclass(frozen=True)
@@ -39,20 +41,8 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def cpu_bf16_native() -> bool:
-    """Whether this CPU computes bf16 natively (oneDNN's own check: AVX512-BF16 or AMX)."""
-    import torch
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def resolve_hardware(train: TrainSettings) -> Hardware:
     """Turn ``auto``/``on``/``off`` settings into concrete choices, refusing impossible ones."""
-    import torch
-
     cuda = cuda_available()
     if train.qlora == "on" and not cuda:
         raise TrainingError(
@@ -70,7 +60,7 @@ def resolve_hardware(train: TrainSettings) -> Hardware:
                 field="train.qlora",
                 hint="pip install 'flowloop[gpu]', or set train.qlora = \"off\"",
             ) from exc
-    bf16_ok = torch.cuda.is_bf16_supported() if cuda else cpu_bf16_native()
+    bf16_ok = cuda_bf16() if cuda else cpu_bf16_native()
     if train.precision == "bf16" and cuda and not bf16_ok:
         raise TrainingError("this GPU does not support bf16", field="train.precision", hint="use fp32")
     if train.precision == "auto":

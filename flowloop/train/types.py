@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flowloop.types import Progress  # here: ``(step, total_steps)`` after each optimizer step
+
 if TYPE_CHECKING:
     from flowloop.models.registry import ModelVersion
     from flowloop.train.device import Hardware, MemoryEstimate
 
-Progress = Callable[[int, int], None]
-"""``(step, total_steps)`` after each optimizer step."""
 LogSink = Callable[[dict[str, float]], None]
 """Each logged step's numbers: ``loss``, ``grad_norm``, DPO's ``rewards/*``, ``step``."""
 Notify = Callable[[str], None]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from flowloop.cli.main import app
 from flowloop.errors import EvaluationError
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.runner import evaluate_model
 from flowloop.repo import FlowRepo
 

@@ -14,7 +14,7 @@ import pytest
 
 from flowloop.config import load_settings
 from flowloop.errors import EvaluationError
-from flowloop.evaluate.fake import TableScorer
+from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.gate import compare, gated_promote
 from flowloop.evaluate.results import EvalResult, store_result
 from flowloop.evaluate.runner import eval_settings

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 
 from flowloop.config import Settings
-from flowloop.evaluate.fake import TableScorer
-from flowloop.evaluate.scorer import Scorer
+from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.suites import SUITES, summarise
 from flowloop.evaluate.suites import general, knowledge, planning, preference, validation
 from flowloop.evaluate.suites.knowledge import Section
 from flowloop.evaluate.suites.planning import PlanningItem, SimilarTask
+from flowloop.inference import Model
 
 SETTINGS = Settings()
 
@@ -43,7 +43,7 @@ def plan_items() -> list[PlanningItem]:
 
 
 def test_fake_scorer_satisfies_the_protocol() -> None:
-    assert isinstance(TableScorer(), Scorer)
+    assert isinstance(TableScorer(), Model)
 
 
 def test_planning_scores_files_per_task_and_averages() -> None:

@@ -82,16 +82,16 @@ def served(trained: FlowRepo) -> Iterator[tuple[str, Any]]:
 
 def test_openai_backend_against_a_real_server(served: tuple[str, Any], trained: FlowRepo,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from flowloop.specialist.backends.openai_backend import OpenAIBackend
+    from flowloop.inference.openai_backend import OpenAIBackend
 
     url, loaded = served
     messages = [{"role": "user", "content": "Name one file in a ledger project."}]
-    remote = OpenAIBackend(url, "v2", api_key="s3cret").chat(messages, 10)
+    remote = OpenAIBackend(url, "v2", api_key="s3cret").generate(messages, 10)
     assert remote == loaded.generate(messages, 10)
     with pytest.raises(InferenceError, match="HTTP 401"):
-        OpenAIBackend(url, "v2", api_key="wrong").chat(messages, 4)
+        OpenAIBackend(url, "v2", api_key="wrong").generate(messages, 4)
     with pytest.raises(InferenceError, match="cannot reach"):
-        OpenAIBackend(f"http://127.0.0.1:{_free_port()}/v1", "v2", timeout_s=2).chat(messages, 4)
+        OpenAIBackend(f"http://127.0.0.1:{_free_port()}/v1", "v2", timeout_s=2).generate(messages, 4)
     # `flow ask` through the configured openai backend
     monkeypatch.setenv("FLOW_INFERENCE__BACKEND", "openai")
     monkeypatch.setenv("FLOW_INFERENCE__URL", url)

@@ -8,14 +8,14 @@ unless it collapses (falls by ``eval.general_collapse`` or more against the refe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer, generate_all
+from flowloop.evaluate.scorer import generate_all
 from flowloop.evaluate.stats import mean
-
-Progress = Callable[[int, int], None] | None
+from flowloop.inference.model import Model
+from flowloop.types import Progress
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def answered(answer: str, expected: Sequence[str]) -> bool:
     return any(e in words for e in expected)
 
 
-def run(scorer: Scorer, max_new_tokens: int = 32, progress: Progress = None) -> list[dict[str, Any]]:
+def run(scorer: Model, max_new_tokens: int = 32, progress: Progress | None = None) -> list[dict[str, Any]]:
     answers = generate_all(scorer, [[{"role": "user", "content": item.prompt}] for item in ITEMS], max_new_tokens, progress)
     details = []
     for item, answer in zip(ITEMS, answers):

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowloop.evaluate.scorer import Message, Scorer, loglik_all, per_token
+from flowloop.evaluate.scorer import loglik_all, per_token
 from flowloop.evaluate.stats import mean
+from flowloop.inference.model import Model
+from flowloop.types import Message, Progress
 
-Progress = Callable[[int, int], None] | None
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
 _MIN_CHARS, _MAX_CHARS = 30, 240
@@ -163,7 +164,7 @@ def build_items(
     return items
 
 
-def run(scorer: Scorer, items: Sequence[KnowledgeItem], settings: Any, progress: Progress = None) -> list[dict[str, Any]]:
+def run(scorer: Model, items: Sequence[KnowledgeItem], settings: Any, progress: Progress | None = None) -> list[dict[str, Any]]:
     from flowloop.pipeline.prompts import explain_messages
 
     pairs = []

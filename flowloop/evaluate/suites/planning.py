@@ -13,14 +13,14 @@ it touched). Four ways of answering are compared side by side:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer, generate_all
+from flowloop.evaluate.scorer import generate_all
 from flowloop.evaluate.stats import mean, set_score
-
-Progress = Callable[[int, int], None] | None
+from flowloop.inference.model import Model
+from flowloop.types import Progress
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _detail(item: PlanningItem, predicted: list[str], answer: str | None = None)
     return out
 
 
-def run_retrieval(items: Sequence[PlanningItem], progress: Progress = None) -> list[dict[str, Any]]:
+def run_retrieval(items: Sequence[PlanningItem], progress: Progress | None = None) -> list[dict[str, Any]]:
     details = []
     for i, item in enumerate(items):
         details.append(_detail(item, retrieval_files(item.similar)))
@@ -95,12 +95,12 @@ def run_retrieval(items: Sequence[PlanningItem], progress: Progress = None) -> l
 
 
 def run_model(
-    scorer: Scorer,
+    scorer: Model,
     items: Sequence[PlanningItem],
     settings: Any,
     with_context: bool,
     max_new_tokens: int,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Generate each task's answer with the plan prompt and parse the files from it."""
     from flowloop.pipeline.prompts import parse_files_answer, planning_messages

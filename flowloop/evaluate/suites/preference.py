@@ -7,14 +7,14 @@ under the pair's prompt, a tie counts half. The win rate is what DPO is meant to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Message, Scorer, loglik_all, per_token
+from flowloop.evaluate.scorer import loglik_all, per_token
 from flowloop.evaluate.stats import mean
-
-Progress = Callable[[int, int], None] | None
+from flowloop.inference.model import Model
+from flowloop.types import Message, Progress
 
 
 @dataclass
@@ -25,7 +25,7 @@ class PreferenceItem:
     rejected: str
 
 
-def run(scorer: Scorer, items: Sequence[PreferenceItem], progress: Progress = None) -> list[dict[str, Any]]:
+def run(scorer: Model, items: Sequence[PreferenceItem], progress: Progress | None = None) -> list[dict[str, Any]]:
     pairs = [pair for item in items for pair in ((item.prompt, item.chosen), (item.prompt, item.rejected))]
     scored = iter(loglik_all(scorer, pairs, progress=progress, unit=2))
     details = []

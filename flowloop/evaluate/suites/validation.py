@@ -9,14 +9,14 @@ sampled text, so it is deterministic and cheap. Precision and recall of catching
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowloop.evaluate.scorer import Scorer, loglik_all
+from flowloop.evaluate.scorer import loglik_all
 from flowloop.evaluate.stats import binary_detection
-
-Progress = Callable[[int, int], None] | None
+from flowloop.inference.model import Model
+from flowloop.types import Progress
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ValidationItem:
     violating: bool
 
 
-def run(scorer: Scorer, items: Sequence[ValidationItem], settings: Any, progress: Progress = None) -> list[dict[str, Any]]:
+def run(scorer: Model, items: Sequence[ValidationItem], settings: Any, progress: Progress | None = None) -> list[dict[str, Any]]:
     from flowloop.pipeline.prompts import OK, VIOLATION, review_messages
 
     pairs = []

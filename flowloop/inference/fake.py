@@ -1,16 +1,23 @@
-"""A deterministic scorer driven by tables: the fake model for metric tests and dry runs.
+"""A deterministic model driven by tables: the fake for metric tests and dry runs.
 
-It implements :class:`flowloop.evaluate.scorer.Scorer` exactly as the real loader does, so a test
-can state "this model answers X to task Y and prefers completion Z" and check that the suites
-turn that into the right precision, accuracy or win rate, including cases where it must lose.
+It implements :class:`flowloop.inference.Model` like every real backend and is registered in
+the same registry, as ``fake`` (``[eval] backend = "fake"`` evaluates without loading a model).
+A test can state "this model answers X to task Y and prefers completion Z" and check that the
+suites turn that into the right precision, accuracy or win rate, including cases where it must
+lose; a test that needs its own tables registers a factory of its own the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from flowloop.evaluate.scorer import Message
+from flowloop.inference.model import Scored
+from flowloop.types import Message
+
+if TYPE_CHECKING:
+    from flowloop.repo import FlowRepo
 
 ScoreKey = str | tuple[str, str]
 
@@ -33,7 +40,8 @@ class TableScorer:
     ``answers``: a key found in the last user message -> the generated text (first match wins).
     ``scores``: per-token log-probability of a completion; a key is either a substring of the
     completion, or ``(prompt_substring, completion_substring)`` to depend on the prompt too.
-    Tokens are whitespace-separated words, so length normalisation is observable.
+    Tokens are whitespace-separated words, so length normalisation is observable. The batched
+    calls ask the single ones, so a subclass that overrides ``generate`` sees every prompt.
     """
 
     version: str = "fake"
@@ -42,6 +50,7 @@ class TableScorer:
     default_answer: str = ""
     default_score: float = -5.0
     calls: int = 0
+    name: str = "fake"
 
     def generate(self, messages: list[Message], max_new_tokens: int) -> str:
         self.calls += 1
@@ -51,9 +60,10 @@ class TableScorer:
                 return answer
         return self.default_answer
 
-    def loglikelihood(
-        self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True
-    ) -> tuple[float, int]:
+    def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int) -> list[str]:
+        return [self.generate(messages, max_new_tokens) for messages in conversations]
+
+    def loglikelihood(self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True) -> Scored:
         self.calls += 1
         n_tokens = max(1, len(completion_text.split()))
         prompt = _prompt_text(prompt_messages)
@@ -67,3 +77,11 @@ class TableScorer:
                 per_token = value
                 break
         return per_token * n_tokens, n_tokens
+
+    def loglikelihood_many(self, pairs: Sequence[tuple[list[Message], str]], *, end_of_turn: bool = True) -> list[Scored]:
+        return [self.loglikelihood(prompt, text, end_of_turn=end_of_turn) for prompt, text in pairs]
+
+
+def create(repo: "FlowRepo", which: str) -> TableScorer:
+    """The registered ``fake`` backend: empty tables, named after the model asked for."""
+    return TableScorer(version=which)
