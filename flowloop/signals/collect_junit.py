@@ -146,14 +146,15 @@ _REVISION = re.compile(r"[A-Za-z0-9._/~^@{}][A-Za-z0-9._/~^@{}-]{0,199}")  # nev
 
 
 def _resolve_revision(root: Path, revision: str) -> str:
-    from flowloop.signals.gitlog import run_git
+    from flowloop.errors import GitError
+    from flowloop.git import run_git
 
     if not _REVISION.fullmatch(revision):
         raise CollectorError(f"{revision!r} is not a commit sha or revision", field="commit",
                              hint="pass a sha, HEAD, a branch or a tag")
     try:
         sha = run_git(root, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}").strip()
-    except CollectorError as exc:
+    except GitError as exc:
         raise CollectorError(f"{revision!r} names no commit of this repository", field="commit",
                              hint="pass a sha, HEAD, a branch or a tag") from exc
     return check_commit(sha)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flowloop.index.usage import pending_path
+from flowloop.signals.spool import pending_path
 from flowloop.index.usage_log import UsageLog
 from flowloop.repo import FlowRepo, find_repo, init_repo
 from flowloop.signals.store import open_store

@@ -157,7 +157,7 @@ def test_doctor_shows_what_the_agent_would_see(indexed: FlowRepo, tmp_path: Path
     assert "sample prompt: Decimal or float for money?" in out
     assert "injects" in out and "the model would get:" in out and "id: evg-money-decimal" in out
     # The sample is not real usage: no retrieval event was logged for it; a real prompt's is.
-    from flowloop.index.usage import pending_path
+    from flowloop.signals.spool import pending_path
 
     pending = pending_path(indexed)
     assert not pending.exists() or "flow-hooks-doctor" not in pending.read_text()
