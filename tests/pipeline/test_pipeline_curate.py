@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -16,13 +15,8 @@ from flowloop.pipeline.api import accept_all, build_dataset, load_manifest, read
 from flowloop.pipeline.curate import chat_url, parse_qa
 from flowloop.repo import FlowRepo, init_repo
 
+from helpers_serving import free_port
 from pipeline_kit import add_pilr
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FakeModelServer:
@@ -43,7 +37,7 @@ class FakeModelServer:
                        f"Q2: Which rule from '{title}' must every change follow?\nA2: Follow {title} in every change.")
             return {"choices": [{"message": {"role": "assistant", "content": content}}]}
 
-        self.port = _free_port()
+        self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -122,7 +116,7 @@ def test_agentic_drafts_come_from_the_url_and_wait_for_review(tmp_path: Path, mo
 
 
 def test_unreachable_curation_model_is_a_clear_error(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "acme", f"http://127.0.0.1:{_free_port()}")
+    repo = make_repo(tmp_path / "acme", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(DatasetError, match="unreachable") as info:
         build_dataset(repo, curate="agentic")
     assert info.value.field == "dataset.curate_url"

@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 
 from flowloop.evaluate.runner import evaluate_model
 from flowloop.repo import FlowRepo, find_repo, init_repo
+from helpers_serving import serving
 
 KEY = "served-key-0123456789"
 PROMPT = [{"role": "system", "content": "You explain how the team works."},
@@ -49,16 +47,8 @@ def write_pairs(repo: FlowRepo) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[tuple[str, Any, FlowRepo]]:
-    import uvicorn
-
     from flowloop.models.loader import load_specialist
     from flowloop.specialist.server import create_app
 
@@ -68,17 +58,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Itera
         env.setenv("HF_HUB_OFFLINE", "1")
         env.setenv("TRANSFORMERS_OFFLINE", "1")
         loaded = load_specialist(repo, "base")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(loaded, api_key=KEY), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1", loaded, repo
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(loaded, api_key=KEY)) as url:
+        yield url, loaded, repo
 
 
 @pytest.mark.slow

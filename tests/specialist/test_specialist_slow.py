@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import InferenceError
 from flowloop.repo import FlowRepo
+from helpers_serving import free_port, serving
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -52,32 +50,15 @@ def test_ask_base_and_v2_through_cli_and_api(trained: FlowRepo) -> None:
     assert missing.exit_code == 1 and "no model version v9" in missing.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def served(trained: FlowRepo) -> Iterator[tuple[str, Any]]:
     """`flow serve-model`'s app on a real local HTTP server, serving v2 with an API key."""
-    import uvicorn
-
     from flowloop.models.loader import load_specialist
     from flowloop.specialist.server import create_app
 
     loaded = load_specialist(trained, "v2")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(loaded, api_key="s3cret"), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1", loaded
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(loaded, api_key="s3cret")) as url:
+        yield url, loaded
 
 
 def test_openai_backend_against_a_real_server(served: tuple[str, Any], trained: FlowRepo,
@@ -91,7 +72,7 @@ def test_openai_backend_against_a_real_server(served: tuple[str, Any], trained: 
     with pytest.raises(InferenceError, match="HTTP 401"):
         OpenAIBackend(url, "v2", api_key="wrong").generate(messages, 4)
     with pytest.raises(InferenceError, match="cannot reach"):
-        OpenAIBackend(f"http://127.0.0.1:{_free_port()}/v1", "v2", timeout_s=2).generate(messages, 4)
+        OpenAIBackend(f"http://127.0.0.1:{free_port()}/v1", "v2", timeout_s=2).generate(messages, 4)
     # `flow ask` through the configured openai backend
     monkeypatch.setenv("FLOW_INFERENCE__BACKEND", "openai")
     monkeypatch.setenv("FLOW_INFERENCE__URL", url)
