@@ -55,7 +55,7 @@ def main(paths: list[str]) -> None:
         ("changelog/docs excluded", "old", DEFAULT_HOTFIX_EXCLUDE),
         ("after (both)", "subject", DEFAULT_HOTFIX_EXCLUDE),
     ]
-    print(f"| repository | rule | work records | hotfixes | share |\n|---|---|---:|---:|---:|")
+    print("| repository | rule | work records | hotfixes | share |\n|---|---|---:|---:|---:|")
     for path in paths:
         for name, rule, exclude in variants:
             r = mine(Path(path), rule, tuple(exclude))

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flowloop.repo import FlowRepo, init_repo
+from flowloop.repo import FlowRepo
 
 
 def write_dataset(repo: FlowRepo, version: int = 1, **files: list[dict[str, Any]]) -> str:

@@ -14,7 +14,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 LAYERS = """
 errors

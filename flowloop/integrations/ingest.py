@@ -31,7 +31,7 @@ import threading
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from flowloop.errors import CollectorError, FlowError, SignalError, StoreError
+from flowloop.errors import CollectorError, FlowError, StoreError
 from flowloop.integrations.error_reports import error_rate_event, task_for
 from flowloop.repo import FlowRepo
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowloop.errors import DatasetError, EvaluationError, FlowError
+from flowloop.errors import EvaluationError
 from flowloop.git import is_toplevel
 from flowloop.loop.lock import LOCK_NAME, LoopLock
 from flowloop.loop.state import RunState, input_fingerprint, load_state, mark, now, save_state

@@ -13,7 +13,8 @@ from typing import Any
 from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
 from flowloop.repo import FlowRepo
-from flowloop.train.types import LogSink, Notify, Progress, TrainResult
+from flowloop.train.types import LogSink, Notify, TrainResult
+from flowloop.types import Progress
 
 PASSES = ("sft", "dpo")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from flowloop.train.types import LogSink, Progress
+from flowloop.train.types import LogSink
+from flowloop.types import Progress
 
 
 class ProgressReporter(TrainerCallback):

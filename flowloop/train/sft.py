@@ -32,7 +32,8 @@ from flowloop.train.common import (
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
 from flowloop.train.runs import open_shared_run
-from flowloop.train.types import LogSink, Notify, Progress, TrainResult
+from flowloop.train.types import LogSink, Notify, TrainResult
+from flowloop.types import Progress
 
 
 def train_sft(

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowloop.types import Progress  # here: ``(step, total_steps)`` after each optimizer step
 
 if TYPE_CHECKING:
     from flowloop.models.registry import ModelVersion

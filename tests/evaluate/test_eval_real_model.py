@@ -10,7 +10,7 @@ import pytest
 from flowloop.evaluate.runner import evaluate_model
 from flowloop.evaluate.suites import planning, summarise
 from flowloop.evaluate.suites.planning import PlanningItem
-from flowloop.repo import FlowRepo, init_repo
+from flowloop.repo import init_repo
 
 from evalkit import write_dataset
 

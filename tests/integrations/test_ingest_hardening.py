@@ -4,7 +4,6 @@ bodies, oversized events and non-finite numbers."""
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from pathlib import Path
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from helpers_pilr import add, make_store
 from typer.testing import CliRunner
 
