@@ -161,3 +161,48 @@ def current_branch(root: Path) -> str | None:
     except OSError:
         return None
     return text.removeprefix("ref: refs/heads/") if text.startswith("ref: refs/heads/") else None
+
+
+class BlobReader:
+    """Many ``rev:path`` file versions through one ``git cat-file --batch`` process.
+
+    Mining training pairs from history reads two versions of every changed document in every
+    commit (thousands); a process per read would cost more than the mining itself."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self._proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH", hint="install git") from exc
+        self.root = root
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``rev``, or None when it does not exist there."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if "\n" in path:
+            return None  # cat-file reads one request per line
+        self._proc.stdin.write(f"{rev}:{path}\n".encode("utf-8"))
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline().decode("utf-8", "replace").split()
+        if len(header) != 3:
+            if not header:
+                raise GitError("git cat-file stopped answering", path=self.root)
+            return None  # "<name> missing" (or ambiguous)
+        size = int(header[2])
+        data = self._proc.stdout.read(size)
+        self._proc.stdout.read(1)  # the newline after the contents
+        return data if header[1] == "blob" else None
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc.wait()
+
+    def __enter__(self) -> "BlobReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

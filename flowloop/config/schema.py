@@ -183,6 +183,64 @@ class TrainSettings(_Section):
     )
 
 
+class EmbedderPassSettings(_Section):
+    """The embedder pass: contrastive fine-tuning with sentence-transformers (issue 16)."""
+
+    base: str = Field(
+        "", description="Model to start from: empty = the promoted embedder, else [index] embedder "
+        "(the packaged MiniLM by default); or a local sentence-transformers folder."
+    )
+    learning_rate: float = Field(2e-5, gt=0, description="Learning rate.")
+    batch_size: int = Field(16, ge=2, description="Pairs per step; the others in a batch are its in-batch negatives.")
+    epochs: float = Field(1.0, gt=0, description="Epochs when max_steps is not set.")
+    max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: epochs over the pairs).")
+    max_pairs: int = Field(5000, ge=1, description="Most pairs trained on (the newest first).")
+    negatives: int = Field(1, ge=0, description="Hard negatives per pair given to the loss (MultipleNegativesRankingLoss).")
+    max_seq_length: int = Field(256, ge=16, description="Tokens read per text while training.")
+    seed: int = Field(42, description="Random seed.")
+    threads: int = Field(0, description="CPU threads torch uses (0 = all cores).")
+
+
+class RerankerPassSettings(_Section):
+    """The reranker pass: a cross-encoder trained on the same pairs (issue 16)."""
+
+    base: str = Field(
+        "", description="Model to start from: empty = the promoted reranker, else [index] reranker, else the "
+        "packaged MiniLM weights (a fresh scoring head); or a local folder."
+    )
+    learning_rate: float = Field(2e-5, gt=0, description="Learning rate.")
+    batch_size: int = Field(16, ge=1, description="(query, passage) pairs per step.")
+    epochs: float = Field(1.0, gt=0, description="Epochs when max_steps is not set.")
+    max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: epochs over the pairs).")
+    max_pairs: int = Field(5000, ge=1, description="Most positive pairs trained on (the newest first).")
+    negatives: int = Field(1, ge=0, description="Hard negatives per positive, each a 0-labelled pair.")
+    max_length: int = Field(256, ge=16, description="Tokens per (query, passage) pair.")
+    seed: int = Field(42, description="Random seed.")
+    threads: int = Field(0, description="CPU threads torch uses (0 = all cores).")
+
+
+class RetrievalSettings(_Section):
+    """Training pairs for the retrieval models, mined from the work as of a moment (issue 16)."""
+
+    mine: bool = Field(True, description="`flow dataset build` writes retrieval pairs and held-out retrieval queries.")
+    history_commits: int = Field(20_000, ge=1, description="Most commits that changed documentation read from git.")
+    max_pairs: int = Field(10_000, ge=1, description="Most pairs written per build (the newest first).")
+    sections_per_doc: int = Field(4, ge=1, description="Most changed sections of one document taken from one commit.")
+    negatives: int = Field(2, ge=0, description="Hard negatives mined per pair (alternately from BM25 and the embedder).")
+    heading_pairs: bool = Field(True, description="Cold start: each section's heading is a query for its section.")
+    min_query_chars: int = Field(12, ge=1, description="Shorter commit subjects and titles are not queries.")
+    passage_chars: int = Field(1500, ge=100, description="Characters of a passage kept in a pair.")
+    heldout_max: int = Field(300, ge=1, description="Most held-out queries (commits after the cut) written.")
+    embedder_threshold: int = Field(200, ge=1, description="Training pairs needed before the embedder trains.")
+    reranker_threshold: int = Field(200, ge=1, description="Training pairs needed before the reranker trains.")
+    primary_metric: Literal["recall@5", "ndcg@10", "mrr"] = Field(
+        "recall@5", description="Metric the retrieval gate must improve (paired 95% interval above 0)."
+    )
+    eval_max_queries: int = Field(200, ge=1, description="Held-out queries scored per model.")
+    embedder: EmbedderPassSettings = Field(default_factory=EmbedderPassSettings)
+    reranker: RerankerPassSettings = Field(default_factory=RerankerPassSettings)
+
+
 class InferenceSettings(_Section):
     backend: str = Field(
         "transformers",
@@ -256,6 +314,7 @@ class Settings(_Section):
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
 
     # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).

@@ -108,11 +108,17 @@ def read_source_file(repo: FlowRepo, path: Path, pilr_type: str, max_bytes: int)
         raise DocumentError(
             f"cannot read: {exc.strerror}", path=path, hint="fix its permissions or remove it from [[sources]]"
         ) from exc
-    text = decode(path, raw, max_bytes)
+    return source_from_bytes(_relative(repo, path), raw, pilr_type, max_bytes, where=path)
+
+
+def source_from_bytes(rel: str, raw: bytes, pilr_type: str, max_bytes: int, where: Path | None = None) -> SourceDoc:
+    """A documentation file's bytes (from disk, or from git at some commit) as a :class:`SourceDoc`
+    read exactly as the index reads it; ``rel`` is its path from the repository root."""
+    path = Path(rel)
+    text = decode(where or path, raw, max_bytes)
     fmt = FORMATS.get(path.suffix.lower(), "txt")
     if fmt == "md":
         text = _strip_front_matter(text)
-    rel = _relative(repo, path)
     return SourceDoc(
         id=rel,
         path=rel,
