@@ -72,13 +72,14 @@ class Retriever:
         """``log_mode`` says how usage events are written (see ``usage_log``): ``direct`` into
         the signals store, ``pending`` as a JSON line (the cold CLI path), ``background`` by a
         thread after the answer has gone out (servers)."""
+        from flowloop.index.active import effective_embedder
         from flowloop.index.embedder import resolve_model
 
         if log_mode not in LOG_MODES:
             raise ValueError(f"unknown log_mode {log_mode!r}")
         self.repo = repo.require_initialized()
         self.settings = repo.settings.index
-        self.model_dir = resolve_model(self.settings.embedder, repo.root)
+        self._configured_dir = resolve_model(effective_embedder(self.repo), repo.root)
         self._reader: IndexReader | None = None
         self._reranker: Any = None
         self.usage = UsageLog(self.repo, log_mode)  # last: a background thread starts only for a usable index
@@ -105,6 +106,15 @@ class Retriever:
                 self._reader = None
             self._reader = IndexReader(self.repo)
         return self._reader
+
+    @property
+    def model_dir(self) -> Path:
+        """The embedder that wrote the current generation's vectors (queries must match them)."""
+        if self._reader is not None or read_pointer_safe(self.repo):
+            recorded = self.reader.meta.get("embedder_dir")
+            if recorded and Path(recorded).is_dir():
+                return Path(recorded)
+        return self._configured_dir
 
     @property
     def embedder(self) -> Any:
@@ -304,6 +314,13 @@ def context_pack(
         return retriever.context_pack(task, budget=budget, as_of=as_of, log=log, **kwargs)
     finally:
         retriever.close()
+
+
+def read_pointer_safe(repo: FlowRepo) -> bool:
+    """Whether an index generation exists (without raising on a missing one)."""
+    from flowloop.index.store import read_pointer
+
+    return read_pointer(repo) is not None
 
 
 def index_path(repo: FlowRepo) -> Path:

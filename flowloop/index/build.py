@@ -72,20 +72,27 @@ def _open_previous(repo: FlowRepo, meta: dict[str, str]) -> IndexReader | None:
     return reader
 
 
-def build_index(repo: FlowRepo, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
-    """Index every PILR and configured source; returns what changed. See the module docstring."""
+def build_index(repo: FlowRepo, rebuild: bool = False, progress: Progress | None = None, *,
+                embedder: str | None = None) -> IndexStats:
+    """Index every PILR and configured source; returns what changed. See the module docstring.
+
+    ``embedder`` (default: the promoted one, else ``[index] embedder``; see ``active``) is the
+    model the vectors come from; a generation never mixes two."""
+    from flowloop.index.active import effective_embedder, parked_cache
+
     started = time.perf_counter()
     repo.require_initialized()
     settings = repo.settings.index
     if settings.chunk_max_tokens < 16:
         raise IndexError_("chunk_max_tokens must be at least 16", path=repo.config_path, field="index.chunk_max_tokens")
-    model_dir = resolve_model(settings.embedder, repo.root)
+    embedder = embedder or effective_embedder(repo)
+    model_dir = resolve_model(embedder, repo.root)
     counter = counter_for(model_dir)
     # A chunk never outgrows what the embedder reads (its window, less room for the title and
     # heading that precede the text): otherwise its tail would be searchable by BM25 only.
     max_tokens = max(16, min(settings.chunk_max_tokens, model_window(model_dir) - TITLE_ROOM))
     docs = collect(repo)  # reads and checks every input before anything is written
-    meta = {"embedder": settings.embedder, "chunk_max_tokens": str(max_tokens), "chunker": CHUNKER_VERSION,
+    meta = {"embedder": embedder, "embedder_dir": str(model_dir), "chunk_max_tokens": str(max_tokens), "chunker": CHUNKER_VERSION,
             "schema": str(SCHEMA_VERSION)}
     with IndexLock(repo):
         pointer = read_pointer(repo)
@@ -93,7 +100,7 @@ def build_index(repo: FlowRepo, rebuild: bool = False, progress: Progress | None
         previous = None if rebuild else _open_previous(repo, meta)
         # Vectors are reusable whenever the embedder is the same, even across a schema or
         # chunking change; `--rebuild` asks to start over and reuses nothing.
-        cache = None if rebuild else vector_cache(repo, settings.embedder)
+        cache = None if rebuild else (vector_cache(repo, embedder) or parked_cache(repo, embedder))
         try:
             plans, stats = _plan(
                 docs, previous, cache, lambda doc: chunk_text(doc.title, doc.body, doc.fmt, counter, max_tokens),

@@ -43,6 +43,11 @@ LOG = "promotions.jsonl"
 _VERSION = re.compile(r"^v(\d+)$")
 _REQUIRED = ("version", "pass", "base_model", "created_at")
 STALE_TEMP_S = 3600.0
+# What each family's version folder holds: the specialist a PEFT adapter, the retrieval models
+# (issue 16) a whole sentence-transformers / cross-encoder folder (their ``config.json``).
+FAMILIES = {"specialist": (ADAPTER, "adapter_config.json", "a PEFT adapter folder"),
+            "embedder": ("model", "config.json", "a model folder"),
+            "reranker": ("model", "config.json", "a model folder")}
 
 
 def now_iso() -> str:
@@ -72,6 +77,11 @@ class ModelVersion:
     @property
     def adapter_dir(self) -> Path:
         return self.path / ADAPTER
+
+    @property
+    def model_dir(self) -> Path:
+        """The files of this version: the adapter of a specialist, the model of a retrieval family."""
+        return self.adapter_dir if (self.path / ADAPTER).is_dir() else self.path / "model"
 
     @property
     def pass_name(self) -> str:
@@ -114,7 +124,10 @@ class Registry:
     """The versions of one model family (``specialist``) in a repository."""
 
     def __init__(self, repo: FlowRepo, family: str = "specialist") -> None:
+        if family not in FAMILIES:
+            raise RegistryError(f"unknown model family {family!r}", hint=f"use one of: {', '.join(FAMILIES)}")
         self.repo = repo
+        self.family = family
         self.root = repo.state_dir / "models" / family
 
     # -- reading ------------------------------------------------------------------------------
@@ -211,13 +224,14 @@ class Registry:
         The version number is taken at rename time; if another process took it meanwhile, the
         next free number is used.
         """
-        if not (adapter_source / "adapter_config.json").is_file():
-            raise RegistryError("not a PEFT adapter folder (no adapter_config.json)", path=adapter_source)
+        folder, marker, what = FAMILIES[self.family]
+        if not (adapter_source / marker).is_file():
+            raise RegistryError(f"not {what} (no {marker})", path=adapter_source)
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
-            shutil.copytree(adapter_source, tmp / ADAPTER)
+            shutil.copytree(adapter_source, tmp / folder)
             number = max((v.number for v in self.versions()), default=0) + 1
             while True:
                 manifest = {**fields, "version": f"v{number}", "created_at": fields.get("created_at") or now_iso()}

@@ -112,7 +112,8 @@ def _rows(examples: list[Example]) -> list[dict[str, Any]]:
 
 
 def assemble_files(
-    examples: list[Example], drafts: list[Example], items: list[ValidationItem], inputs: Inputs, split: Split
+    examples: list[Example], drafts: list[Example], items: list[ValidationItem], inputs: Inputs, split: Split,
+    retrieval: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], []),
 ) -> tuple[dict[str, bytes], dict[str, int], list[Example], list[Example]]:
     """The JSONL files of a version, their row counts, and the train / held-out examples."""
     train = [e for e in examples if not split.example_heldout(e)]
@@ -127,10 +128,30 @@ def assemble_files(
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
         "eval_validation": [validation[k].row() for k in sorted(validation)],
         "sft_drafts": _rows(drafts),
+        "retrieval_train": retrieval[0],
+        "eval_retrieval": retrieval[1],
     }
     # Empty files are not written: `datasets.load_dataset` cannot read an empty JSONL file.
     files = {FILE_NAMES[name]: jsonl_bytes(rows) for name, rows in content.items() if rows}
     return files, {name: len(rows) for name, rows in content.items()}, train, heldout
+
+
+def _retrieval_rows(
+    repo: FlowRepo, split: Split, progress: Progress | None
+) -> tuple[tuple[list[dict[str, Any]], list[dict[str, Any]]], dict[str, int]]:
+    """Retrieval pairs mined as of the split's cutoff (the held-out tasks' work cannot leak into
+    them) and the held-out retrieval queries after it; nothing when ``[retrieval] mine`` is off."""
+    if not repo.settings.retrieval.mine:
+        return ([], []), {}
+    import datetime as dt
+
+    from flowloop.pipeline.retrieval_pairs import heldout_queries, mine_pairs
+
+    cut = split.cutoff - dt.timedelta(seconds=1) if split.cutoff is not None else None
+    mined = mine_pairs(repo, cut, progress=progress)
+    heldout = heldout_queries(repo, cut) if cut is not None else []
+    counts = {**mined.counts, "positives": sum(1 for p in mined.pairs if p.label > 0), "heldout_queries": len(heldout)}
+    return ([p.row() for p in mined.pairs], heldout), counts
 
 
 def build_dataset(
@@ -176,8 +197,9 @@ def build_dataset(
             hint="PILRs need sections (e.g. '## Plan', '## What worked'); work records need files",
         )
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
+    retrieval, retrieval_counts = _retrieval_rows(repo, split, progress)
     files, file_counts, train, heldout = assemble_files(
-        selected.kept, selected.drafts, doc_items + behavior_items, inputs, split
+        selected.kept, selected.drafts, doc_items + behavior_items, inputs, split, retrieval
     )
     removed = {
         "exact_duplicates": selected.exact,
@@ -189,6 +211,9 @@ def build_dataset(
     }
     counts = _counts(inputs, train, heldout, selected.drafts, removed)
     counts["files"] = file_counts
+    if retrieval_counts:
+        counts["retrieval"] = retrieval_counts
+        counts["retrieval_pairs"] = retrieval_counts["positives"]
     fields: dict[str, Any] = {
         "counts": counts,
         "thresholds": {"sft": settings.dataset.sft_threshold, "dpo": settings.dataset.dpo_threshold},

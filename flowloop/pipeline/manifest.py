@@ -36,6 +36,8 @@ FILE_NAMES = {
     "eval_planning": "eval_planning.jsonl",
     "eval_validation": "eval_validation.jsonl",
     "sft_drafts": "sft_drafts.jsonl",
+    "retrieval_train": "retrieval_train.jsonl",
+    "eval_retrieval": "eval_retrieval.jsonl",
 }
 
 
