@@ -1,0 +1,99 @@
+"""The embedder pass: contrastive fine-tuning of the current embedder (seed, Step 2).
+
+Reads top to bottom: read the pairs (threshold first, before torch loads), pick the starting
+model (promoted embedder, else ``[index] embedder``), build (query, positive, hard negatives)
+rows, train with sentence-transformers' ``MultipleNegativesRankingLoss`` (every other positive
+in a batch is a negative too; a no-duplicates sampler keeps a batch from holding one text
+twice), save, and register the model with its lineage in the ``embedder`` family. It is never
+promoted here: ``flowloop.evaluate.retrieval`` scores it on held-out future queries and the gate
+decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowloop.config import EmbedderPassSettings
+from flowloop.repo import FlowRepo
+from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
+from flowloop.train.runs import open_run
+from flowloop.train.types import Notify, TrainResult
+from flowloop.types import Progress
+
+
+def _columns(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[str]]:
+    """anchor / positive / negative_i columns; every row needs the same number of negatives, so
+    the number is lowered to what most rows have (rows with fewer are dropped)."""
+    while negatives > 0 and sum(1 for r in rows if len(r.get("negatives") or []) >= negatives) < len(rows) / 2:
+        negatives -= 1
+    kept = [r for r in rows if len(r.get("negatives") or []) >= negatives]
+    columns = {"anchor": [r["query"] for r in kept], "positive": [r["passage"] for r in kept]}
+    for i in range(negatives):
+        columns[f"negative_{i + 1}"] = [r["negatives"][i] for r in kept]
+    return columns
+
+
+def train_embedder(
+    repo: FlowRepo,
+    *,
+    settings: EmbedderPassSettings | None = None,
+    dataset: str | int = "latest",
+    force: bool = False,
+    max_steps: int | None = None,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> TrainResult:
+    """Fine-tune the embedder on ``dataset``'s retrieval pairs; the result names the new version."""
+    s = settings or repo.settings.retrieval.embedder
+    if max_steps is not None:
+        s = s.model_copy(update={"max_steps": max_steps})
+    data = load_pairs(repo, "embedder", dataset, force)
+    rows = newest(data.positives, s.max_pairs)
+    base_name, base_dir, parent = starting_point(repo, "embedder", s.base)
+    columns = _columns(rows, s.negatives)
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from flowloop.train.callbacks import ProgressReporter
+
+    if s.threads > 0:
+        torch.set_num_threads(s.threads)
+    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
+    with open_run(repo, "embedder", identity, resume="never") as run:
+        model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
+        model.max_seq_length = min(s.max_seq_length, model.max_seq_length or s.max_seq_length)
+        args = SentenceTransformerTrainingArguments(
+            output_dir=str(run.checkpoints_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
+            learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps,
+            warmup_ratio=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
+            report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
+            batch_sampler=BatchSamplers.NO_DUPLICATES,
+        )
+        reporter = ProgressReporter(progress)
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=Dataset.from_dict(columns),
+            loss=MultipleNegativesRankingLoss(model), callbacks=[reporter],
+        )
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.train()
+        model.save(str(run.final_dir))
+        metrics = reporter.metrics(trainer.state)
+        info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
+                "pairs": len(columns["anchor"]), "negatives_per_pair": len(columns) - 2}
+        version = register(repo, "embedder", run.final_dir, {
+            "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
+            "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
+            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id,
+            "dim": int(model.get_embedding_dimension() or 0),
+        })
+        run.mark("done", version=version.version)
+        run.cleanup()
+    if notify:
+        notify(f"embedder {version.version}: {info['pairs']} pairs, {metrics.get('steps')} steps")
+    return TrainResult(version.version, version, run.id, metrics, None, None, info)  # type: ignore[arg-type]

