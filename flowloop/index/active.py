@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from flowloop.index.types import IndexStats
 
 ACTIVE = "embedder.json"
+ACTIVE_RERANKER = "reranker.json"
 PARKED = "parked"
 KEEP_PARKED = 3
 
@@ -55,6 +56,29 @@ def effective_embedder(repo: FlowRepo) -> str:
     """The embedder the index is built with: the promoted one, else ``[index] embedder``."""
     override = active_override(repo)
     return str(override["embedder"]) if override else repo.settings.index.embedder
+
+
+def effective_reranker(repo: FlowRepo) -> str:
+    """The reranker queries are re-scored with: the promoted one, else ``[index] reranker`` ("" = off)."""
+    path = _index_dir(repo) / ACTIVE_RERANKER
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return repo.settings.index.reranker
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"unreadable reranker pointer: {exc}", path=path,
+                          hint="remove it to use [index] reranker again") from exc
+    return str(data.get("reranker") or "") if isinstance(data, dict) else repo.settings.index.reranker
+
+
+def set_reranker(repo: FlowRepo, reranker: str | None, version: str | None = None) -> None:
+    """Serve with ``reranker`` (None: back to ``[index] reranker``); one atomic file write."""
+    path = _index_dir(repo) / ACTIVE_RERANKER
+    if reranker is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"reranker": reranker, "version": version}) + "\n")
 
 
 def _key(embedder: str) -> str:

@@ -136,12 +136,15 @@ class Retriever:
         return self
 
     def _rerank_scorer(self) -> Any:
-        if not self.settings.reranker:
+        from flowloop.index.active import effective_reranker
+
+        name = effective_reranker(self.repo)
+        if not name:
             return None
         if self._reranker is None:
             from flowloop.index.embedder import load_reranker, resolve_model
 
-            self._reranker = load_reranker(resolve_model(self.settings.reranker, self.repo.root, kind="reranker"))
+            self._reranker = load_reranker(resolve_model(name, self.repo.root, kind="reranker"))
         return self._reranker.score
 
     # -- ranking -------------------------------------------------------------------------------

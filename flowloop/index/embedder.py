@@ -166,10 +166,29 @@ def bulk_embedder(model_dir: Path, n_texts: int, precision: str = "auto") -> Emb
     return _st_encoder(model_dir, precision)
 
 
+def check_cross_encoder(model_dir: Path) -> None:
+    """A reranker must be a cross-encoder (a sequence-classification head): an embedder folder
+    would load with a random head and reorder results by noise."""
+    import json
+
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(f"the reranker folder has no readable config.json: {exc}", path=model_dir,
+                                 field="index.reranker", hint="point it at a cross-encoder folder") from exc
+    if not any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or []):
+        raise ModelNotFoundError(
+            "the reranker is not a cross-encoder (its config.json has no ...ForSequenceClassification architecture)",
+            path=model_dir, field="index.reranker",
+            hint="use a cross-encoder folder, or train one with `flow train reranker`",
+        )
+
+
 class Reranker:
     """A sentence-transformers CrossEncoder over (query, passage) pairs."""
 
     def __init__(self, model_dir: Path) -> None:
+        check_cross_encoder(model_dir)
         from sentence_transformers import CrossEncoder
 
         with _quiet_loading():

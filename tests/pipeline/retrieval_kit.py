@@ -69,3 +69,41 @@ def make_history(root: Path) -> FlowRepo:
     commit(root, "Webhook dedup keeps event ids for thirty days", day(4),
            {"docs/webhooks.md": WEBHOOKS.replace("processed once.", "processed once. LATERFACT ids are kept 30 days.")})
     return FlowRepo(root)
+
+
+TOPICS = [
+    ("retries", "Payment retries", "Failed card payments are retried with exponential backoff before giving up.",
+     "Retry failed card payments with backoff"),
+    ("webhooks", "Webhook signatures", "Each webhook delivery is signed with HMAC and verified with the shared secret.",
+     "Verify webhook HMAC signatures"),
+    ("invoices", "Invoice numbering", "Invoice numbers are sequential per tenant and never reused after deletion.",
+     "Sequential invoice numbers per tenant"),
+    ("refunds", "Partial refunds", "A refund may cover part of a charge; the remaining balance stays capturable.",
+     "Allow partial refunds of a charge"),
+    ("currency", "Currency rounding", "Amounts are stored in minor units and rounded half-even when converted.",
+     "Round converted currency amounts half-even"),
+    ("dunning", "Dunning emails", "Overdue invoices trigger reminder emails on days three, seven and fourteen.",
+     "Send dunning reminders for overdue invoices"),
+    ("exports", "Ledger exports", "The ledger export writes one CSV row per journal entry with its account codes.",
+     "Export journal entries to ledger CSV"),
+    ("auth", "API keys", "API keys are hashed at rest and scoped to one environment, test or live.",
+     "Hash API keys at rest and scope them"),
+    ("tax", "Sales tax", "Sales tax is computed per line item from the customer's shipping address.",
+     "Compute sales tax per line item"),
+    ("disputes", "Chargeback disputes", "A chargeback opens a dispute that freezes the disputed amount until resolved.",
+     "Freeze the amount of a chargeback dispute"),
+]
+
+
+def make_topics_history(root: Path) -> FlowRepo:
+    """Ten documentation pages, each written in one commit and extended in a second one, a day apart."""
+    repo = make_history(root)
+    n = 5
+    for name, title, text, subject in TOPICS:
+        commit(root, subject, day(n), {f"docs/{name}.md": f"# {title}\n\n## Overview\n\n{text}\n"})
+        n += 1
+    for name, title, text, subject in TOPICS:
+        extra = f"# {title}\n\n## Overview\n\n{text}\n\n## Edge cases\n\n{text.split(' ', 3)[-1]} Edge cases are logged.\n"
+        commit(root, f"Document edge cases: {subject.lower()}", day(n), {f"docs/{name}.md": extra})
+        n += 1
+    return repo
