@@ -89,11 +89,13 @@ class System:
     dense: bool = True
 
 
-def make_ranker(repo: FlowRepo, reader: Any, system: System, vectors: Any = None) -> Ranker:
+def make_ranker(repo: FlowRepo, reader: Any, system: System, vectors: Any = None, index_settings: Any = None) -> Ranker:
+    """A function from a query row to the ten best document ids; ``index_settings`` replaces
+    ``[index]`` (the fusion weights being tried)."""
     from flowloop.index.embedder import load_reranker, query_embedder
     from flowloop.index.ranking import best_per_document, eligible_docs, rank, rerank
 
-    settings = repo.settings.index
+    settings = index_settings or repo.settings.index
     model_dir = system.embedder or Path(reader.meta.get("embedder_dir", ""))
     view = reader if vectors is None else _VectorsView(reader, vectors)
     encoder = query_embedder(model_dir) if system.dense else None
@@ -115,11 +117,11 @@ def make_ranker(repo: FlowRepo, reader: Any, system: System, vectors: Any = None
 
 
 def score_system(repo: FlowRepo, reader: Any, system: System, queries: list[dict[str, Any]],
-                 vectors: Any = None) -> list[dict[str, Any]]:
+                 vectors: Any = None, index_settings: Any = None) -> list[dict[str, Any]]:
     """Per-query details (``id`` + each metric) of one system."""
     if system.embedder is not None and vectors is None and system.dense:
         vectors = chunk_vectors(reader, system.embedder)
-    ranker = make_ranker(repo, reader, system, vectors)
+    ranker = make_ranker(repo, reader, system, vectors, index_settings)
     return [{"id": q["id"], **query_scores(ranker(q), q["relevant"])} for q in queries]
 
 

@@ -11,6 +11,7 @@ decides.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flowloop.config import EmbedderPassSettings
@@ -33,6 +34,45 @@ def _columns(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[str]]
     return columns
 
 
+def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderPassSettings, out_dir: Path,
+                 work_dir: Path, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fine-tune the model in ``base_dir`` on pair ``rows`` and save it to ``out_dir``; returns the
+    run's figures and what was trained on. (``train_embedder`` adds the data checks and the
+    registry; benchmarks call this directly.)"""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers import PrinterCallback
+
+    from flowloop.train.callbacks import ProgressReporter
+
+    if s.threads > 0:
+        torch.set_num_threads(s.threads)
+    columns = _columns(rows, s.negatives)
+    model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
+    model.max_seq_length = min(s.max_seq_length, model.max_seq_length or s.max_seq_length)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(work_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
+        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps,
+        warmup_ratio=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
+        report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+    )
+    reporter = ProgressReporter(progress)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=Dataset.from_dict(columns),
+        loss=MultipleNegativesRankingLoss(model), callbacks=[reporter],
+    )
+    trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer would print every log line
+    trainer.train()
+    model.save(str(out_dir))
+    info = {"pairs": len(columns["anchor"]), "negatives_per_pair": len(columns) - 2,
+            "dim": int(model.get_embedding_dimension() or 0)}
+    return reporter.metrics(trainer.state), info
+
+
 def train_embedder(
     repo: FlowRepo,
     *,
@@ -50,47 +90,14 @@ def train_embedder(
     data = load_pairs(repo, "embedder", dataset, force)
     rows = newest(data.positives, s.max_pairs)
     base_name, base_dir, parent = starting_point(repo, "embedder", s.base)
-    columns = _columns(rows, s.negatives)
-
-    import torch
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.base.sampler import BatchSamplers
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-    from flowloop.train.callbacks import ProgressReporter
-
-    if s.threads > 0:
-        torch.set_num_threads(s.threads)
     identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
     with open_run(repo, "embedder", identity, resume="never") as run:
-        model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
-        model.max_seq_length = min(s.max_seq_length, model.max_seq_length or s.max_seq_length)
-        args = SentenceTransformerTrainingArguments(
-            output_dir=str(run.checkpoints_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
-            learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps,
-            warmup_ratio=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
-            report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
-            batch_sampler=BatchSamplers.NO_DUPLICATES,
-        )
-        reporter = ProgressReporter(progress)
-        trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=Dataset.from_dict(columns),
-            loss=MultipleNegativesRankingLoss(model), callbacks=[reporter],
-        )
-        from transformers import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)
-        trainer.train()
-        model.save(str(run.final_dir))
-        metrics = reporter.metrics(trainer.state)
-        info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
-                "pairs": len(columns["anchor"]), "negatives_per_pair": len(columns) - 2}
+        metrics, trained = fit_embedder(base_dir, rows, s, run.final_dir, run.checkpoints_dir, progress)
+        info = {"count": data.count, "threshold": data.threshold, "forced": data.forced, **trained}
         version = register(repo, "embedder", run.final_dir, {
             "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
             "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
-            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id,
-            "dim": int(model.get_embedding_dimension() or 0),
+            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id, "dim": trained["dim"],
         })
         run.mark("done", version=version.version)
         run.cleanup()

@@ -10,6 +10,7 @@ module, decides whether it serves.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flowloop.config import RerankerPassSettings
@@ -35,6 +36,38 @@ def labelled(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[Any]]
     return {"query": queries, "passage": passages, "label": labels}
 
 
+def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerPassSettings, out_dir: Path,
+                 work_dir: Path, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train a cross-encoder from ``base_dir`` on pair ``rows`` (positives with their negatives,
+    and 0-labelled rows) and save it to ``out_dir``; returns the run's figures and data counts."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import PrinterCallback
+
+    from flowloop.train.callbacks import ProgressReporter
+
+    if s.threads > 0:
+        torch.set_num_threads(s.threads)
+    columns = labelled(rows, s.negatives)
+    model = CrossEncoder(str(base_dir), num_labels=1, max_length=s.max_length, device="cpu", local_files_only=True)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(work_dir), per_device_train_batch_size=s.batch_size,
+        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_ratio=0.1,
+        seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no", report_to="none",
+        disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
+    )
+    reporter = ProgressReporter(progress)
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
+                                  loss=BinaryCrossEntropyLoss(model), callbacks=[reporter])
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    model.save(str(out_dir))
+    info = {"labelled_pairs": len(columns["label"]), "negative_labels": sum(1 for x in columns["label"] if x == 0)}
+    return reporter.metrics(trainer.state), info
+
+
 def train_reranker(
     repo: FlowRepo,
     *,
@@ -52,38 +85,12 @@ def train_reranker(
     data = load_pairs(repo, "reranker", dataset, force)
     positives = newest(data.positives, s.max_pairs)
     bad = [r for r in data.rows if float(r.get("label", 1.0)) <= 0]
-    columns = labelled(positives + bad, s.negatives)
     base_name, base_dir, parent = starting_point(repo, "reranker", s.base)
-
-    import torch
-    from datasets import Dataset
-    from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import PrinterCallback
-
-    from flowloop.train.callbacks import ProgressReporter
-
-    if s.threads > 0:
-        torch.set_num_threads(s.threads)
     identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
     with open_run(repo, "reranker", identity, resume="never") as run:
-        model = CrossEncoder(str(base_dir), num_labels=1, max_length=s.max_length, device="cpu", local_files_only=True)
-        args = CrossEncoderTrainingArguments(
-            output_dir=str(run.checkpoints_dir), per_device_train_batch_size=s.batch_size,
-            learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_ratio=0.1,
-            seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no", report_to="none",
-            disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
-        )
-        reporter = ProgressReporter(progress)
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
-                                      loss=BinaryCrossEntropyLoss(model), callbacks=[reporter])
-        trainer.remove_callback(PrinterCallback)
-        trainer.train()
-        model.save(str(run.final_dir))
-        metrics = reporter.metrics(trainer.state)
+        metrics, trained = fit_reranker(base_dir, positives + bad, s, run.final_dir, run.checkpoints_dir, progress)
         info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
-                "positives": len(positives) + 0, "labelled_pairs": len(columns["label"]),
-                "negative_labels": sum(1 for x in columns["label"] if x == 0)}
+                "positives": len(positives), **trained}
         version = register(repo, "reranker", run.final_dir, {
             "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
             "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
