@@ -56,7 +56,7 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderPassSett
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
         learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps,
-        warmup_ratio=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
+        warmup_steps=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
     )

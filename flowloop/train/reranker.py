@@ -54,7 +54,7 @@ def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerPassSett
     model = CrossEncoder(str(base_dir), num_labels=1, max_length=s.max_length, device="cpu", local_files_only=True)
     args = CrossEncoderTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=s.batch_size,
-        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_ratio=0.1,
+        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_steps=0.1,
         seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no", report_to="none",
         disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
     )

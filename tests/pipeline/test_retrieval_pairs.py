@@ -70,3 +70,38 @@ def test_secrets_in_a_commit_subject_are_scrubbed(tmp_path: Path) -> None:
     rows = [p.row() for p in mine_pairs(repo, None, negatives=False).pairs]
     assert any("Rotate key" in r["query"] for r in rows)
     assert secret not in json.dumps(rows)
+
+
+def test_pilr_links_and_the_usage_log_become_pairs(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from flowloop.pilr.model import PilrMeta, PilrType
+    from flowloop.pilr.store import PilrStore
+    from flowloop.signals.events import OutcomeEvent, RetrievalEvent, WorkRecordEvent
+    from flowloop.signals.store import open_store
+
+    repo = make_history(tmp_path / "repo")
+    created = dt.date(2025, 1, 10)
+    store = PilrStore(repo)
+    store.create(PilrMeta(id="eph-retry-plan", type=PilrType.EPHEMERAL, title="Plan the retry schedule change",
+                          created=created, updated=created, task="T-1"), "## Plan\n\nChange the schedule.\n")
+    store.create(PilrMeta(id="evg-retries", type=PilrType.EVERGREEN, title="How payment retries work",
+                          created=created, updated=created, derived_from=["eph-retry-plan"],
+                          sources=["src/pay/retry.py"]), "## Schedule\n\nRetries back off exponentially for hours.\n")
+    when = dt.datetime(2025, 1, 11, tzinfo=dt.timezone.utc)
+    with open_store(repo) as signals:
+        signals.add([
+            RetrievalEvent(query="how do retries back off", injected=["evg-retries"], task="T-1", created_at=when),
+            WorkRecordEvent(description="Retry change", task="T-1", created_at=when),
+            RetrievalEvent(query="where is the webhook secret", injected=["docs/retries.md"], task="T-2", created_at=when),
+            OutcomeEvent(metric="reverted", value=1, task="T-2", created_at=when),
+        ])
+    pairs = mine_pairs(repo, None).pairs
+    derived = [p for p in pairs if p.kind == "derived_from"]
+    assert [(p.query, p.doc) for p in derived] == [("Plan the retry schedule change", "evg-retries")]
+    code = [p for p in pairs if p.kind == "sources"]
+    assert [p.doc for p in code] == ["file:src/pay/retry.py"] and "def schedule(n): Minutes to wait." in code[0].passage
+    usage = {(p.query, p.doc, p.label) for p in pairs if p.kind == "usage"}
+    assert usage == {("how do retries back off", "evg-retries", 1.0), ("where is the webhook secret", "docs/retries.md", 0.0)}
+    # Before the events happened, the usage log says nothing.
+    assert not [p for p in mine_pairs(repo, dt.datetime(2025, 1, 10, 23, tzinfo=dt.timezone.utc)).pairs if p.kind == "usage"]
