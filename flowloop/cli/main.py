@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "mcp",
     "train",
     "models",
+    "retrieval",
     "ask",
     "render",
 ]

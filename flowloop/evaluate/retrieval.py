@@ -273,3 +273,14 @@ def promote_reranker(repo: FlowRepo, version: str, *, force: bool = False, datas
         decision.promoted = True
     _record(target.path, decision)
     return decision
+
+
+def rollback_reranker(repo: FlowRepo, reason: str = "rollback", actor: str = "flowloop") -> str | None:
+    """Undo the latest reranker promotion; returns the version now serving (None: ``[index] reranker``)."""
+    from flowloop.index.active import set_reranker
+    from flowloop.models.registry import Registry
+
+    registry = Registry(repo, "reranker")
+    entry = registry.rollback(reason, actor)
+    set_reranker(repo, str(registry.get(entry.version).model_dir) if entry.version else None, entry.version)
+    return entry.version

@@ -1,0 +1,125 @@
+"""``flow retrieval pairs|list|promote|rollback``: the tuned embedder and reranker (issue 16).
+
+Training is ``flow train embedder`` / ``flow train reranker``; this group previews the mined
+pairs, lists the registered retrieval models, and promotes one only through the retrieval gate
+(held-out future queries, paired interval; ``--force`` overrides and the log says so). Promoting
+an embedder re-embeds the index before it serves; rolling back restores the previous vectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from flowloop.cli.common import console, markup, print_json, repo_of
+
+retrieval_app = typer.Typer(help="Retrieval models that learn from the work: pairs, promote, roll back.",
+                            no_args_is_help=True)
+FAMILIES = ("embedder", "reranker")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(retrieval_app, name="retrieval")
+
+
+def _family(name: str) -> str:
+    if name not in FAMILIES:
+        raise typer.BadParameter(f"use one of: {', '.join(FAMILIES)}")
+    return name
+
+
+@retrieval_app.command("pairs")
+def pairs_cmd(
+    ctx: typer.Context,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Mine as of this date or moment (ISO); default: now."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Count the training pairs mined from the work as of a moment (nothing is written)."""
+    from flowloop.pipeline.retrieval_pairs import mine_pairs
+
+    cut = None
+    if as_of:
+        try:
+            cut = dt.datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise typer.BadParameter(f"--as-of {as_of!r} is not an ISO date or moment") from exc
+        cut = cut if cut.tzinfo else cut.replace(tzinfo=dt.timezone.utc)
+    mined = mine_pairs(repo_of(ctx), cut, negatives=False)
+    if as_json:
+        print_json({"as_of": as_of, "commit": mined.commit, "counts": mined.counts, "warnings": mined.warnings})
+        return
+    table = Table(title=f"retrieval pairs as of {as_of or 'now'}")
+    table.add_column("source")
+    table.add_column("pairs", justify="right")
+    for kind, count in mined.counts.items():
+        table.add_row(kind, str(count))
+    console.print(table)
+    for warning in mined.warnings:
+        console.print(markup("[yellow]warning:[/yellow] {}", warning))
+
+
+@retrieval_app.command("list")
+def list_cmd(ctx: typer.Context, family: str = typer.Argument("embedder", callback=_family)) -> None:
+    """Registered versions of the embedder or the reranker; the serving one is marked."""
+    from flowloop.models.registry import Registry
+
+    registry = Registry(repo_of(ctx), family)
+    current = registry.current()
+    table = Table(title=f"{family} versions")
+    for column in ("", "version", "base", "parent", "dataset", "pairs", "steps", "s/step", "gate"):
+        table.add_column(column)
+    for v in registry.versions():
+        gate = v.path / "gate.json"
+        verdict = "-"
+        if gate.is_file():
+            import json
+
+            verdict = "passed" if json.loads(gate.read_text(encoding="utf-8")).get("passed") else "refused"
+        data, metrics = v.manifest.get("data") or {}, v.metrics
+        table.add_row("*" if current and current.version == v.version else "", v.version, v.base_model,
+                      v.parent or "-", f"v{v.manifest.get('dataset_version')}",
+                      str(data.get("pairs", data.get("labelled_pairs", "-"))), str(metrics.get("steps", "-")),
+                      str(metrics.get("seconds_per_step", "-")), verdict)
+    console.print(table)
+    console.print(f"serving: {current.version if current else 'the configured model ([index])'}")
+
+
+@retrieval_app.command("promote")
+def promote_cmd(
+    ctx: typer.Context,
+    family: str = typer.Argument(..., callback=_family),
+    version: str = typer.Argument(..., help="vN"),
+    force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (logged as forced)."),
+) -> None:
+    """Score a version on held-out future queries against the serving model; promote if better."""
+    from flowloop.evaluate.retrieval import promote_embedder, promote_reranker
+
+    repo = repo_of(ctx)
+    promote = promote_embedder if family == "embedder" else promote_reranker
+    decision = promote(repo, version, force=force, actor=getpass.getuser())
+    table = Table(title=f"{family} {decision.candidate} vs {decision.reference} (n={decision.n})")
+    for column in ("model", "recall@5", "nDCG@10", "MRR"):
+        table.add_column(column)
+    for name, scores in decision.metrics.items():
+        table.add_row(name, *(f"{scores[m]:.3f}" for m in ("recall@5", "ndcg@10", "mrr")))
+    console.print(table)
+    console.print(decision.reason)
+    if decision.promoted:
+        console.print(markup("[green]promoted[/green] {}{}", decision.candidate, " (forced)" if decision.forced else ""))
+    else:
+        console.print(markup("[red]not promoted[/red]: the serving model and index are unchanged"))
+        raise typer.Exit(1)
+
+
+@retrieval_app.command("rollback")
+def rollback_cmd(ctx: typer.Context, family: str = typer.Argument(..., callback=_family)) -> None:
+    """Undo the latest promotion (an embedder's previous vectors are restored)."""
+    from flowloop.evaluate.retrieval import rollback_embedder, rollback_reranker
+
+    repo = repo_of(ctx)
+    back = (rollback_embedder if family == "embedder" else rollback_reranker)(repo, actor=getpass.getuser())
+    console.print(f"{family} now serving: {back or 'the configured model ([index])'}")
