@@ -179,10 +179,14 @@ class BlobReader:
 
     def read(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or None when it does not exist there."""
+        return self.read_object(f"{rev}:{path}")
+
+    def read_object(self, name: str) -> bytes | None:
+        """The bytes of the blob ``name`` (an id, or ``rev:path``); None when missing or not a blob."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        if "\n" in path:
+        if "\n" in name:
             return None  # cat-file reads one request per line
-        self._proc.stdin.write(f"{rev}:{path}\n".encode("utf-8"))
+        self._proc.stdin.write(f"{name}\n".encode("utf-8"))
         self._proc.stdin.flush()
         header = self._proc.stdout.readline().decode("utf-8", "replace").split()
         if len(header) != 3:

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from flowloop.cli.common import console, err_console, print_json, progress_bar, repo_of
+from flowloop.cli.common import console, err_console, markup, print_json, progress_bar, repo_of
 from flowloop.words import plural
 
 
@@ -33,12 +33,25 @@ def register(app: typer.Typer) -> None:
     def index_command(
         ctx: typer.Context,
         rebuild: bool = typer.Option(False, "--rebuild", help="Start over instead of updating incrementally."),
+        files: bool = typer.Option(False, "--files", help="Index the tracked source files as cards instead "
+                                   "(the corpus of `flow search --corpus files`)."),
         as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
     ) -> None:
         """Index the PILRs and the [[sources]] docs (incremental: only changed files are re-embedded)."""
         from flowloop.index.api import build_index
 
         repo = repo_of(ctx)
+        if files:
+            from flowloop.index.file_index import build_file_index
+
+            found = build_file_index(repo.require_initialized())
+            if as_json:
+                print_json(found.__dict__)
+                return
+            for warning in found.warnings:
+                err_console.print(markup("[yellow]warning:[/yellow] {}", warning))
+            console.print(f"file index: {plural(found.files, 'file')}, {found.embedded} re-embedded, {found.removed} removed")
+            return
         with progress_bar("embedding chunks", disable=as_json) as progress:
             stats = build_index(repo, rebuild=rebuild, progress=progress)
         if as_json:
@@ -65,10 +78,26 @@ def register(app: typer.Typer) -> None:
         k: int = typer.Option(10, "--k", min=1, max=200, help="How many documents."),
         types: Optional[List[str]] = typer.Option(None, "--type", help="Only this PILR type (repeatable)."),
         include_archived: bool = typer.Option(False, "--include-archived", help="Also archived and superseded documents."),
+        corpus: str = typer.Option("docs", "--corpus", help="docs (PILRs and [[sources]]) or files (source file cards)."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
     ) -> None:
         """Hybrid search (BM25 + dense, fused) over the index: one result per document."""
         from flowloop.index.api import search
+
+        if corpus not in ("docs", "files"):
+            raise typer.BadParameter("use docs or files", param_hint="--corpus")
+        if corpus == "files":
+            from flowloop.index.file_index import search_files
+
+            found = search_files(repo_of(ctx).require_initialized(), query, k=k)
+            if as_json:
+                print_json([f.__dict__ for f in found])
+                return
+            for n, hit in enumerate(found, start=1):
+                console.print(f"{n}. {hit.score:.4f} {hit.path}")
+            if not found:
+                console.print("no results")
+            return
 
         hits = search(repo_of(ctx), query, k=k, types=types or None, include_archived=include_archived)
         if as_json:

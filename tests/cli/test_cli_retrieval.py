@@ -35,3 +35,13 @@ def test_a_bad_date_and_an_unknown_family_are_named(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "embedder, reranker" in unknown.output
     missing = runner.invoke(app, ["-C", str(repo.root), "retrieval", "promote", "embedder", "v3"])
     assert missing.exit_code == 1 and "no model version v3" in missing.output
+
+
+def test_flow_search_corpus_files(tmp_path: Path) -> None:
+    repo = make_history(tmp_path / "repo")
+    built = runner.invoke(app, ["-C", str(repo.root), "index", "--files"])
+    assert built.exit_code == 0 and "file index: 1 file" in built.output
+    found = runner.invoke(app, ["-C", str(repo.root), "search", "retry schedule", "--corpus", "files", "--json"])
+    assert found.exit_code == 0 and json.loads(found.output)[0]["path"] == "src/pay/retry.py"
+    bad = runner.invoke(app, ["-C", str(repo.root), "search", "x", "--corpus", "code"])
+    assert bad.exit_code == 2
