@@ -193,6 +193,21 @@ def main() -> None:
                 repo, reader, System("tuned+rr", tuned_dir, Path(tmp) / "reranker",
                                      lexical=fitted.settings["lexical_weight"] > 0), test, tuned_vectors, settings)
         reader.close()
+        file_rows = [q for q in test if any(f.endswith(".py") for f in q.get("files", []))]
+        files_info: dict[str, Any] = {}
+        if file_rows:
+            from flowloop.index.file_index import build_file_index, search_files
+
+            started = time.perf_counter()
+            built = build_file_index(repo)
+            hits = []
+            for q in file_rows:
+                found = [h.path for h in search_files(repo, q["query"], k=10)]
+                touched = {f for f in q["files"] if f.endswith(".py")}
+                hits.append(len(touched & set(found)) / len(touched))
+            files_info = {"n": len(file_rows), "recall@10": round(sum(hits) / len(hits), 4), "files": built.files,
+                          "build_seconds": round(time.perf_counter() - started, 1),
+                          "note": "cards of the files at HEAD (stock embedder); the files each test commit touched"}
 
     baseline = systems["stock hybrid (flow search today)"]
     result: dict[str, Any] = {
@@ -204,6 +219,7 @@ def main() -> None:
                      "threads": args.threads, "batch_size": args.batch_size},
         "fusion": {k: v for k, v in gate.items() if k != "details"} | {"grid": fitted.grid},
         "reranker": rerank_info,
+        "file_index": files_info,
         "systems": {},
     }
     for name, details in systems.items():
@@ -217,6 +233,9 @@ def main() -> None:
     print(table(result))
     print(f"\nbest tuned recall@5 / BM25 whole pages = {result['tuned_over_bm25_pages']}; "
           f"fusion: {gate['reason']} -> {'applied' if gate['applied'] else 'not applied'}")
+    if files_info:
+        print(f"file index: recall@10 of the .py files each test commit touched = {files_info['recall@10']} "
+              f"(n={files_info['n']}, {files_info['files']} files)")
     out = ROOT / "benchmarks" / "results" / f"learned_retrieval_{args.history}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     _ = METRICS
