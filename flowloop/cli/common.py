@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from flowloop.errors import FlowError
 from flowloop.repo import FlowRepo, find_repo
 
 # Markup off: titles, tags, ids, paths, hints and model output are printed verbatim (a title
@@ -31,10 +32,21 @@ def markup(template: str, *values: object) -> Text:
 @dataclass
 class CliState:
     start: Path
+    warned: bool = False
 
     def repo(self) -> FlowRepo:
-        """The initialized repository at or above ``-C`` (or the working directory)."""
-        return find_repo(self.start).require_initialized()
+        """The initialized repository at or above ``-C`` (or the working directory); the first
+        time, each deprecated setting it still uses is named on stderr with its new key."""
+        repo = find_repo(self.start).require_initialized()
+        if not self.warned:
+            self.warned = True
+            try:
+                deprecations = repo.settings.deprecations
+            except FlowError:
+                deprecations = ()  # a bad config is reported by the command that reads it
+            for message in deprecations:
+                err_console.print(f"warning: {message}", style="yellow", highlight=False)
+        return repo
 
 
 def state(ctx: typer.Context) -> CliState:

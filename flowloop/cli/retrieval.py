@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -19,17 +19,30 @@ from flowloop.cli.common import console, markup, print_json, repo_of
 
 retrieval_app = typer.Typer(help="Retrieval models that learn from the work: pairs, promote, roll back.",
                             no_args_is_help=True)
-FAMILIES = ("embedder", "reranker")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(retrieval_app, name="retrieval")
 
 
+def _gated() -> dict[str, object]:
+    """The passes whose models have their own gate (the retrieval families), by family."""
+    from flowloop.passes import passes
+
+    return {p.family: p for p in passes() if p.gate}
+
+
 def _family(name: str) -> str:
-    if name not in FAMILIES:
-        raise typer.BadParameter(f"use one of: {', '.join(FAMILIES)}")
+    if name not in _gated():
+        raise typer.BadParameter(f"use one of: {', '.join(_gated())}")
     return name
+
+
+def _call(target: str) -> Any:
+    import importlib
+
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @retrieval_app.command("pairs")
@@ -96,11 +109,9 @@ def promote_cmd(
     force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (logged as forced)."),
 ) -> None:
     """Score a version on held-out future queries against the serving model; promote if better."""
-    from flowloop.evaluate.retrieval import promote_embedder, promote_reranker
-
     repo = repo_of(ctx)
-    promote = promote_embedder if family == "embedder" else promote_reranker
-    decision = promote(repo, version, force=force, actor=getpass.getuser())
+    spec: Any = _gated()[family]
+    decision = _call(spec.gate)(repo, version, force=force, actor=getpass.getuser())
     table = Table(title=f"{family} {decision.candidate} vs {decision.reference} (n={decision.n})")
     for column in ("model", "recall@5", "nDCG@10", "MRR"):
         table.add_column(column)
@@ -118,8 +129,7 @@ def promote_cmd(
 @retrieval_app.command("rollback")
 def rollback_cmd(ctx: typer.Context, family: str = typer.Argument(..., callback=_family)) -> None:
     """Undo the latest promotion (an embedder's previous vectors are restored)."""
-    from flowloop.evaluate.retrieval import rollback_embedder, rollback_reranker
-
     repo = repo_of(ctx)
-    back = (rollback_embedder if family == "embedder" else rollback_reranker)(repo, actor=getpass.getuser())
+    spec: Any = _gated()[family]
+    back = _call(spec.rollback)(repo, actor=getpass.getuser())
     console.print(f"{family} now serving: {back or 'the configured model ([index])'}")

@@ -9,35 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, create_model, field_validator
+
+from flowloop.passes import PassSettings, get_pass, passes
+from flowloop.section import Section as _Section
 
 PilrTypeName = Literal["ephemeral", "evergreen", "cumulative"]
-
-
-class _Section(BaseModel):
-    """A table of the config file: unknown keys are errors, so typos never pass silently.
-
-    Numbers are range-checked: a field may declare its bounds (``ge=1``); an integer that
-    declares none must still be at least 0 (or its own negative sentinel default, like
-    ``max_steps = -1``), and no float may be NaN or infinite. So ``FLOW_INDEX__RRF_K=-1`` is an
-    error naming the setting, never a ZeroDivisionError deep inside retrieval.
-    """
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _default_lower_bound(cls, value: Any, info: ValidationInfo) -> Any:
-        if type(value) is not int or info.field_name is None:
-            return value
-        spec = cls.model_fields[info.field_name]
-        if any(isinstance(m, (annotated_types.Ge, annotated_types.Gt)) for m in spec.metadata):
-            return value  # its own bound was checked already
-        floor = min(0, spec.default) if isinstance(spec.default, int) else 0
-        if value < floor:
-            raise ValueError(f"must be at least {floor}, not {value}")
-        return value
 
 
 class ProjectSettings(_Section):
@@ -129,8 +106,6 @@ class SignalsSettings(_Section):
 
 class DatasetSettings(_Section):
     holdout_share: float = Field(0.2, ge=0, lt=1, description="Newest share of tasks held out for evaluation.")
-    sft_threshold: int = Field(50, ge=1, description="Documents needed before SFT trains (seed: ~50).")
-    dpo_threshold: int = Field(200, ge=1, description="Preference pairs needed before DPO trains (seed: ~200).")
     near_dup_threshold: float = Field(0.9, description="Similarity above which examples are near-duplicates.")
     context_budget: int = Field(600, ge=1, description="Token budget of the context pack placed in training prompts.")
     curate_url: str = Field("", description="OpenAI-compatible URL for `--curate agentic` (empty: the specialist).")
@@ -144,7 +119,9 @@ class DatasetSettings(_Section):
     error_rate_threshold: float = Field(0.05, description="Outcome weighting: a post-deploy error rate above this is bad (x0.6).")
 
 
-class TrainSettings(_Section):
+class TrainBase(_Section):
+    """What every training pass shares; each pass adds its own ``[train.<name>]`` table."""
+
     base_model: str = Field(
         "smollm2", description="'smollm2' (packaged SmolLM2-135M-Instruct), an HF id or a local path."
     )
@@ -155,9 +132,6 @@ class TrainSettings(_Section):
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         description="Module names LoRA adapts.",
     )
-    learning_rate: float = Field(2e-4, description="SFT learning rate.")
-    dpo_learning_rate: float = Field(5e-5, description="DPO learning rate.")
-    dpo_beta: float = Field(0.1, description="DPO beta.")
     epochs: float = Field(1.0, description="Epochs when max_steps is not set.")
     max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: train.epochs over the data).")
     max_length: int = Field(512, ge=16, description="Maximum tokens per example.")
@@ -183,40 +157,20 @@ class TrainSettings(_Section):
     )
 
 
-class EmbedderPassSettings(_Section):
-    """The embedder pass: contrastive fine-tuning with sentence-transformers (issue 16)."""
-
-    base: str = Field(
-        "", description="Model to start from: empty = the promoted embedder, else [index] embedder "
-        "(the packaged MiniLM by default); or a local sentence-transformers folder."
-    )
-    learning_rate: float = Field(2e-5, gt=0, description="Learning rate.")
-    batch_size: int = Field(16, ge=2, description="Pairs per step; the others in a batch are its in-batch negatives.")
-    epochs: float = Field(1.0, gt=0, description="Epochs when max_steps is not set.")
-    max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: epochs over the pairs).")
-    max_pairs: int = Field(5000, ge=1, description="Most pairs trained on (the newest first).")
-    negatives: int = Field(1, ge=0, description="Hard negatives per pair given to the loss (MultipleNegativesRankingLoss).")
-    max_seq_length: int = Field(256, ge=16, description="Tokens read per text while training.")
-    seed: int = Field(42, description="Random seed.")
-    threads: int = Field(0, description="CPU threads torch uses (0 = all cores).")
+    def pass_table(self, name: str) -> PassSettings:
+        """The ``[train.<name>]`` table of pass ``name``."""
+        return getattr(self, get_pass(name).name)
 
 
-class RerankerPassSettings(_Section):
-    """The reranker pass: a cross-encoder trained on the same pairs (issue 16)."""
-
-    base: str = Field(
-        "", description="Model to start from: empty = the promoted reranker, else [index] reranker, else the "
-        "packaged MiniLM weights (a fresh scoring head); or a local folder."
-    )
-    learning_rate: float = Field(2e-5, gt=0, description="Learning rate.")
-    batch_size: int = Field(16, ge=1, description="(query, passage) pairs per step.")
-    epochs: float = Field(1.0, gt=0, description="Epochs when max_steps is not set.")
-    max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: epochs over the pairs).")
-    max_pairs: int = Field(5000, ge=1, description="Most positive pairs trained on (the newest first).")
-    negatives: int = Field(1, ge=0, description="Hard negatives per positive, each a 0-labelled pair.")
-    max_length: int = Field(256, ge=16, description="Tokens per (query, passage) pair.")
-    seed: int = Field(42, description="Random seed.")
-    threads: int = Field(0, description="CPU threads torch uses (0 = all cores).")
+# One ``[train.<name>]`` table per registered pass, gathered from the registry so that adding a
+# pass never edits this file.
+TrainSettings: type[TrainBase] = create_model(
+    "TrainSettings",
+    __base__=TrainBase,
+    __module__=__name__,
+    **{p.name: (p.settings, Field(default_factory=p.settings, description=f"[train.{p.name}]: {p.summary}"))
+       for p in passes()},
+)
 
 
 class RetrievalSettings(_Section):
@@ -231,14 +185,10 @@ class RetrievalSettings(_Section):
     min_query_chars: int = Field(12, ge=1, description="Shorter commit subjects and titles are not queries.")
     passage_chars: int = Field(1500, ge=100, description="Characters of a passage kept in a pair.")
     heldout_max: int = Field(300, ge=1, description="Most held-out queries (commits after the cut) written.")
-    embedder_threshold: int = Field(200, ge=1, description="Training pairs needed before the embedder trains.")
-    reranker_threshold: int = Field(200, ge=1, description="Training pairs needed before the reranker trains.")
     primary_metric: Literal["recall@5", "ndcg@10", "mrr"] = Field(
         "recall@5", description="Metric the retrieval gate must improve (paired 95% interval above 0)."
     )
     eval_max_queries: int = Field(200, ge=1, description="Held-out queries scored per model.")
-    embedder: EmbedderPassSettings = Field(default_factory=EmbedderPassSettings)
-    reranker: RerankerPassSettings = Field(default_factory=RerankerPassSettings)
 
 
 class InferenceSettings(_Section):
@@ -286,10 +236,6 @@ class RenderSettings(_Section):
 
 
 class LoopSettings(_Section):
-    min_new_sft_examples: int = Field(10, description="New SFT examples needed before SFT retrains.")
-    min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
-    sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop` (fewer when train.epochs over the data takes fewer).")
-    dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop` (fewer when train.epochs over the data takes fewer).")
     eval_max_examples: int = Field(
         40, description="Cap per eval suite inside `flow loop` (keeps a scheduled run short; 0 = eval.max_examples)."
     )
@@ -319,6 +265,8 @@ class Settings(_Section):
 
     # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).
     _refused: tuple[str, ...] = PrivateAttr(default=())
+    # Old keys that still worked this time, each with the message that names its new home.
+    _deprecations: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("database_url")
     @classmethod
@@ -335,6 +283,11 @@ class Settings(_Section):
     def refused_from_file(self) -> tuple[str, ...]:
         """Dotted names of user-only settings that config.toml tried to set (and was ignored)."""
         return self._refused
+
+    @property
+    def deprecations(self) -> tuple[str, ...]:
+        """One message per old key that was read under its new name (see ``load.DEPRECATED``)."""
+        return self._deprecations
 
 
 # Settings a file that arrives through a pull request must not choose: they decide where the

@@ -43,11 +43,22 @@ LOG = "promotions.jsonl"
 _VERSION = re.compile(r"^v(\d+)$")
 _REQUIRED = ("version", "pass", "base_model", "created_at")
 STALE_TEMP_S = 3600.0
-# What each family's version folder holds: the specialist a PEFT adapter, the retrieval models
-# (issue 16) a whole sentence-transformers / cross-encoder folder (their ``config.json``).
-FAMILIES = {"specialist": (ADAPTER, "adapter_config.json", "a PEFT adapter folder"),
-            "embedder": ("model", "config.json", "a model folder"),
-            "reranker": ("model", "config.json", "a model folder")}
+# What each family's version folder holds: the specialist a PEFT adapter; every other family
+# named by a training pass (the retrieval models of issue 16) a whole model folder.
+SPECIALIST = ("adapter", "adapter_config.json", "a PEFT adapter folder")
+MODEL_FOLDER = ("model", "config.json", "a model folder")
+
+
+def family_layout(family: str) -> tuple[str, str, str]:
+    """``(folder, marker file, what it is)`` of a family's versions; an unknown family is an error."""
+    from flowloop.passes import passes
+
+    if family == "specialist":
+        return SPECIALIST
+    if family in {p.family for p in passes()}:
+        return MODEL_FOLDER
+    raise RegistryError(f"unknown model family {family!r}",
+                        hint=f"use one of: {', '.join(sorted({'specialist', *(p.family for p in passes())}))}")
 
 
 def now_iso() -> str:
@@ -124,8 +135,7 @@ class Registry:
     """The versions of one model family (``specialist``) in a repository."""
 
     def __init__(self, repo: FlowRepo, family: str = "specialist") -> None:
-        if family not in FAMILIES:
-            raise RegistryError(f"unknown model family {family!r}", hint=f"use one of: {', '.join(FAMILIES)}")
+        family_layout(family)  # an unknown family fails here
         self.repo = repo
         self.family = family
         self.root = repo.state_dir / "models" / family
@@ -224,7 +234,7 @@ class Registry:
         The version number is taken at rename time; if another process took it meanwhile, the
         next free number is used.
         """
-        folder, marker, what = FAMILIES[self.family]
+        folder, marker, what = family_layout(self.family)
         if not (adapter_source / marker).is_file():
             raise RegistryError(f"not {what} (no {marker})", path=adapter_source)
         self.root.mkdir(parents=True, exist_ok=True)

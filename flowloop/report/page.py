@@ -72,10 +72,11 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
         out.counts = {k: int(v) for k, v in manifest.counts.items() if isinstance(v, int | float)}
         out.thresholds = {k: int(v) for k, v in manifest.thresholds.items()}
     except DatasetError:  # no dataset yet: the same counts, from the current inputs
-        from flowloop.pipeline.thresholds import PASSES, readiness
+        from flowloop.passes import get_pass
+        from flowloop.pipeline.thresholds import readiness
 
         ready = readiness(repo)
-        out.counts = {PASSES[name].field: r.have for name, r in ready.items()}
+        out.counts = {get_pass(name).count_field: r.have for name, r in ready.items()}
         out.thresholds = {name: r.threshold for name, r in ready.items()}
     from flowloop.evaluate.lineage import current_version
 
@@ -145,11 +146,13 @@ def knowledge_chart(pilrs: list[tuple[str, dt.date]]) -> str:
 
 
 def threshold_chart(data: ReportData) -> str:
-    sft, dpo = data.counts.get("sft_documents", 0), data.counts.get("dpo_pairs", 0)
-    labels = ["SFT documents", "DPO pairs"]
+    from flowloop.passes import passes
+
+    shown = passes()
+    labels = [f"{p.title} {p.unit}" for p in shown]
     series = [
-        svg.Series("collected", [float(sft), float(dpo)]),
-        svg.Series("threshold", [float(data.thresholds.get("sft", 0)), float(data.thresholds.get("dpo", 0))]),
+        svg.Series("collected", [float(data.counts.get(p.count_field, 0)) for p in shown]),
+        svg.Series("threshold", [float(data.thresholds.get(p.name, 0)) for p in shown]),
     ]
     built = f"dataset {data.dataset}" if data.dataset else "no dataset built: counted from the current inputs"
     title = f"Training data against thresholds ({built})"
@@ -201,15 +204,16 @@ def _planning_table(results: list[EvalResult]) -> str:
 
 def threshold_steps(data: ReportData) -> str:
     """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
-    from flowloop.pipeline.thresholds import PASSES, readiness_of
+    from flowloop.passes import passes
+    from flowloop.pipeline.thresholds import readiness_of
 
     items = []
-    for name, spec in PASSES.items():
-        if name not in data.thresholds:
+    for spec in passes():
+        if spec.name not in data.thresholds:
             continue
-        ready = readiness_of(name, int(data.counts.get(spec.field, 0)), data.thresholds[name])
+        ready = readiness_of(spec.name, int(data.counts.get(spec.count_field, 0)), data.thresholds[spec.name])
         if not ready.ready:
-            items.append(f"<li>{escape(name.upper())}: {escape(ready.next_step)}</li>")
+            items.append(f"<li>{escape(spec.title)}: {escape(ready.next_step)}</li>")
     return f"<ul class=\"next-steps\">{''.join(items)}</ul>" if items else ""
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flowloop.config import EmbedderPassSettings
+from flowloop.config import TrainSettings
+from flowloop.passes.registry import EmbedderSettings
 from flowloop.repo import FlowRepo
 from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
 from flowloop.train.runs import open_run
@@ -34,8 +35,9 @@ def _columns(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[str]]
     return columns
 
 
-def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderPassSettings, out_dir: Path,
-                 work_dir: Path, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings, out_dir: Path,
+                 work_dir: Path, progress: Progress | None = None, *, epochs: float = 1.0,
+                 max_steps: int = -1, seed: int = 42, threads: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fine-tune the model in ``base_dir`` on pair ``rows`` and save it to ``out_dir``; returns the
     run's figures and what was trained on. (``train_embedder`` adds the data checks and the
     registry; benchmarks call this directly.)"""
@@ -48,15 +50,15 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderPassSett
 
     from flowloop.train.callbacks import ProgressReporter
 
-    if s.threads > 0:
-        torch.set_num_threads(s.threads)
+    if threads > 0:
+        torch.set_num_threads(threads)
     columns = _columns(rows, s.negatives)
     model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
     model.max_seq_length = min(s.max_seq_length, model.max_seq_length or s.max_seq_length)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
-        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps,
-        warmup_steps=0.1, seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no",
+        learning_rate=s.learning_rate, num_train_epochs=epochs, max_steps=max_steps,
+        warmup_steps=0.1, seed=seed, data_seed=seed, logging_steps=1, save_strategy="no",
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
     )
@@ -76,28 +78,32 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderPassSett
 def train_embedder(
     repo: FlowRepo,
     *,
-    settings: EmbedderPassSettings | None = None,
+    settings: TrainSettings | None = None,
     dataset: str | int = "latest",
     force: bool = False,
     max_steps: int | None = None,
     progress: Progress | None = None,
     notify: Notify | None = None,
+    **_unused: Any,
 ) -> TrainResult:
     """Fine-tune the embedder on ``dataset``'s retrieval pairs; the result names the new version."""
-    s = settings or repo.settings.retrieval.embedder
+    train = settings or repo.settings.train  # `flow train` passes a copy with its flags applied
     if max_steps is not None:
-        s = s.model_copy(update={"max_steps": max_steps})
+        train = train.model_copy(update={"max_steps": max_steps})
+    s: EmbedderSettings = train.pass_table("embedder")  # type: ignore[assignment]
+    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads}
     data = load_pairs(repo, "embedder", dataset, force)
     rows = newest(data.positives, s.max_pairs)
-    base_name, base_dir, parent = starting_point(repo, "embedder", s.base)
-    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
+    base_name, base_dir, parent = starting_point(repo, "embedder", s.base, repo.settings.index.embedder)
+    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent,
+                "settings": {**s.model_dump(), **schedule}}
     with open_run(repo, "embedder", identity, resume="never") as run:
-        metrics, trained = fit_embedder(base_dir, rows, s, run.final_dir, run.checkpoints_dir, progress)
+        metrics, trained = fit_embedder(base_dir, rows, s, run.final_dir, run.checkpoints_dir, progress, **schedule)
         info = {"count": data.count, "threshold": data.threshold, "forced": data.forced, **trained}
         version = register(repo, "embedder", run.final_dir, {
             "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
             "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
-            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id, "dim": trained["dim"],
+            "settings": {**s.model_dump(), **schedule}, "metrics": metrics, "data": info, "run_id": run.id, "dim": trained["dim"],
         })
         run.mark("done", version=version.version)
         run.cleanup()

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flowloop.config import RerankerPassSettings
+from flowloop.config import TrainSettings
+from flowloop.passes.registry import RerankerSettings
 from flowloop.repo import FlowRepo
 from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
 from flowloop.train.runs import open_run
@@ -36,8 +37,9 @@ def labelled(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[Any]]
     return {"query": queries, "passage": passages, "label": labels}
 
 
-def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerPassSettings, out_dir: Path,
-                 work_dir: Path, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerSettings, out_dir: Path,
+                 work_dir: Path, progress: Progress | None = None, *, epochs: float = 1.0,
+                 max_steps: int = -1, seed: int = 42, threads: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train a cross-encoder from ``base_dir`` on pair ``rows`` (positives with their negatives,
     and 0-labelled rows) and save it to ``out_dir``; returns the run's figures and data counts."""
     import torch
@@ -48,14 +50,14 @@ def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerPassSett
 
     from flowloop.train.callbacks import ProgressReporter
 
-    if s.threads > 0:
-        torch.set_num_threads(s.threads)
+    if threads > 0:
+        torch.set_num_threads(threads)
     columns = labelled(rows, s.negatives)
     model = CrossEncoder(str(base_dir), num_labels=1, max_length=s.max_length, device="cpu", local_files_only=True)
     args = CrossEncoderTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=s.batch_size,
-        learning_rate=s.learning_rate, num_train_epochs=s.epochs, max_steps=s.max_steps, warmup_steps=0.1,
-        seed=s.seed, data_seed=s.seed, logging_steps=1, save_strategy="no", report_to="none",
+        learning_rate=s.learning_rate, num_train_epochs=epochs, max_steps=max_steps, warmup_steps=0.1,
+        seed=seed, data_seed=seed, logging_steps=1, save_strategy="no", report_to="none",
         disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
     )
     reporter = ProgressReporter(progress)
@@ -71,30 +73,34 @@ def fit_reranker(base_dir: Path, rows: list[dict[str, Any]], s: RerankerPassSett
 def train_reranker(
     repo: FlowRepo,
     *,
-    settings: RerankerPassSettings | None = None,
+    settings: TrainSettings | None = None,
     dataset: str | int = "latest",
     force: bool = False,
     max_steps: int | None = None,
     progress: Progress | None = None,
     notify: Notify | None = None,
+    **_unused: Any,
 ) -> TrainResult:
     """Train a cross-encoder on ``dataset``'s retrieval pairs; the result names the new version."""
-    s = settings or repo.settings.retrieval.reranker
+    train = settings or repo.settings.train  # `flow train` passes a copy with its flags applied
     if max_steps is not None:
-        s = s.model_copy(update={"max_steps": max_steps})
+        train = train.model_copy(update={"max_steps": max_steps})
+    s: RerankerSettings = train.pass_table("reranker")  # type: ignore[assignment]
+    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads}
     data = load_pairs(repo, "reranker", dataset, force)
     positives = newest(data.positives, s.max_pairs)
     bad = [r for r in data.rows if float(r.get("label", 1.0)) <= 0]
-    base_name, base_dir, parent = starting_point(repo, "reranker", s.base)
-    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent, "settings": s.model_dump()}
+    base_name, base_dir, parent = starting_point(repo, "reranker", s.base, repo.settings.index.reranker)
+    identity = {"dataset_hash": data.dataset_hash, "base_model": base_name, "parent": parent,
+                "settings": {**s.model_dump(), **schedule}}
     with open_run(repo, "reranker", identity, resume="never") as run:
-        metrics, trained = fit_reranker(base_dir, positives + bad, s, run.final_dir, run.checkpoints_dir, progress)
+        metrics, trained = fit_reranker(base_dir, positives + bad, s, run.final_dir, run.checkpoints_dir, progress, **schedule)
         info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
                 "positives": len(positives), **trained}
         version = register(repo, "reranker", run.final_dir, {
             "base_model": base_name, "base_model_path": str(base_dir), "parent": parent,
             "dataset_version": data.dataset_version, "dataset_hash": data.dataset_hash,
-            "settings": s.model_dump(), "metrics": metrics, "data": info, "run_id": run.id,
+            "settings": {**s.model_dump(), **schedule}, "metrics": metrics, "data": info, "run_id": run.id,
         })
         run.mark("done", version=version.version)
         run.cleanup()

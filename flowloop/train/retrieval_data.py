@@ -18,9 +18,6 @@ from flowloop.errors import DatasetError, TrainingError
 from flowloop.models.registry import ModelVersion, Registry
 from flowloop.repo import FlowRepo
 
-FAMILY_OF = {"embedder": "embedder", "reranker": "reranker"}
-
-
 @dataclass
 class PairData:
     pass_name: str
@@ -41,18 +38,18 @@ def load_pairs(repo: FlowRepo, pass_name: str, dataset: str | int = "latest", fo
     """The pairs of a dataset version; below the pass's threshold a clear refusal unless ``force``."""
     from flowloop.pipeline.api import load_manifest
 
+    from flowloop.passes import get_pass
+
+    spec = get_pass(pass_name)
     manifest = load_manifest(repo, dataset)
-    settings = repo.settings.retrieval
-    threshold = settings.embedder_threshold if pass_name == "embedder" else settings.reranker_threshold
-    count = int(manifest.counts.get("retrieval_pairs", 0))
+    threshold = spec.threshold(repo.settings)
+    count = int(manifest.counts.get(spec.count_field, 0))
     if count < threshold and not force:
         raise DatasetError(
             f"the {pass_name} needs {threshold} retrieval pairs and dataset v{manifest.version} has {count}",
-            path=manifest.path,
-            hint="commit documentation changes, write PILRs with derived_from/sources, or record retrieval "
-            f"outcomes, then `flow dataset build`; or lower retrieval.{pass_name}_threshold, or pass --force",
+            path=manifest.path, hint=f"{spec.more}; or pass --force",
         )
-    path = manifest.file("retrieval_train")
+    path = manifest.file(spec.train_file)
     rows = read_pairs(path)
     if not any(float(r.get("label", 1.0)) > 0 for r in rows):
         raise DatasetError("no positive retrieval pairs to train on", path=path,
@@ -84,23 +81,26 @@ def newest(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r.get("time") or "", r["id"] if "id" in r else ""))[-limit:]
 
 
-def starting_point(repo: FlowRepo, pass_name: str, configured: str) -> tuple[str, Path, str | None]:
+def starting_point(repo: FlowRepo, pass_name: str, configured: str, fallback: str) -> tuple[str, Path, str | None]:
     """``(name, folder, parent version)`` the pass fine-tunes: the configured ``base``, else the
-    promoted model of its family, else the index's configured model (for the reranker, else the
-    packaged MiniLM weights with a fresh scoring head)."""
+    promoted model of its family, else ``fallback`` (the index's configured model; empty: the
+    packaged MiniLM weights, which a reranker starts from with a fresh scoring head)."""
+    from flowloop.passes import get_pass
+
     from flowloop.index.embedder import DEFAULT_EMBEDDER, resolve_model
 
     if configured:
         return configured, resolve_model(configured, repo.root, kind=pass_name), None
-    current = Registry(repo, FAMILY_OF[pass_name]).current()
+    current = Registry(repo, get_pass(pass_name).family).current()
     if current is not None:
         return f"{pass_name}:{current.version}", current.model_dir, current.version
-    index = repo.settings.index
-    name = index.embedder if pass_name == "embedder" else (index.reranker or DEFAULT_EMBEDDER)
+    name = fallback or DEFAULT_EMBEDDER
     return name, resolve_model(name, repo.root, kind=pass_name), None
 
 
 def register(repo: FlowRepo, pass_name: str, folder: Path, fields: dict[str, Any]) -> ModelVersion:
     if not (folder / "config.json").is_file():
         raise TrainingError("the trained model was not saved", path=folder)
-    return Registry(repo, FAMILY_OF[pass_name]).register(folder, {"pass": pass_name, **fields})
+    from flowloop.passes import get_pass
+
+    return Registry(repo, get_pass(pass_name).family).register(folder, {"pass": pass_name, **fields})

@@ -119,7 +119,7 @@ def test_a_folder_that_is_not_a_git_work_tree_skips_collection(tmp_path: Path) -
 def test_a_pass_counts_only_examples_its_last_model_never_saw(flow_repo: FlowRepo, tmp_path: Path) -> None:
     from evalkit import pair, register_model, write_dataset
 
-    from flowloop.loop.run import new_examples
+    from flowloop.loop.policy import new_examples
 
     sft = lambda ids: [{"id": i, "task": "T-1"} for i in ids]  # noqa: E731
     first = write_dataset(flow_repo, 1, sft_train=sft(["a", "b"]), dpo_train=[pair(1, "T-1")])
