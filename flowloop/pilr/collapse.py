@@ -27,6 +27,8 @@ from flowloop.pilr.sections import find_section
 ARCHIVE_SECTIONS = ("decision",)
 EXTRACT_SECTIONS = ("lesson", "what worked", "solution", "problem", "decision")
 PROMOTE_SECTIONS = ("what worked", "solution")
+# Below this many words there is no playbook to collapse (an unfilled template is ~10 words).
+MIN_GUARDED_WORDS = 50
 
 
 def words(text: str) -> int:
@@ -66,7 +68,7 @@ def replacement_change(old: Pilr, new: Pilr) -> SizeChange:
 
 def guard(change: SizeChange, min_ratio: float, confirmed: bool, what: str, path: Path | None = None) -> None:
     """Refuse a move that keeps less than ``min_ratio`` of what it replaces, unless confirmed."""
-    if confirmed or change.ratio >= min_ratio:
+    if confirmed or change.ratio >= min_ratio or change.old_words < MIN_GUARDED_WORDS:
         return
     raise LifecycleError(
         f"{what} would replace {change.old_words} words with {change.new_words} "
