@@ -18,7 +18,7 @@ recall@5 and nDCG@10 per query (``retrieval.score``), the mean difference (prior
 a paired percentile-bootstrap 95% interval over queries (``flowloop.evaluate.stats``). Staleness
 is off throughout (the copy has no git history), so only the helpfulness prior differs.
 
-    .venv/bin/python benchmarks/helpfulness.py [--weights 0.5 1 2] [--samples 2000]
+    .venv/bin/python benchmarks/helpfulness.py [--weights 0.5 1] [--correction-debits 1 0] [--samples 2000]
 
 Prints a markdown table and writes ``benchmarks/results/helpfulness.json``.
 """
@@ -112,8 +112,10 @@ def compare(base: list[tuple[float, float]], other: list[tuple[float, float]], s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--correction-debits", type=float, nargs="+", default=[1.0, 0.0],
+                        help="Values of [pilr] correction_debit to measure (1: a correction debits like a revert).")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -133,8 +135,6 @@ def main() -> None:
             replayed.append(RetrievalEvent(query=tasks[task]["description"], injected=[d.id for d in pack.documents],
                                            task=task, operation="context"))
         train_events = [e for e in events if e.task in set(train)] + replayed
-        helpful = estimate(train_events, repo.settings.pilr.helpfulness_prior, repo.settings.dataset.fast_green_s)
-        write_cache(repo, helpful)
         docs = PilrStore(repo).load()
         by_path = {d.path: d.id for d in retriever.reader.documents.values()}
         heldout_queries = []
@@ -146,36 +146,44 @@ def main() -> None:
         for q in judged:
             q["relevant"] = {by_path.get(k, k): g for k, g in q["relevant"].items()}
         sets = {"held-out tasks": heldout_queries, "judged queries": judged}
-        results: dict[str, Any] = {
-            "train_tasks": len(train), "heldout_tasks": len(held), "documents_with_evidence": sum(1 for h in helpful.values() if h.tasks),
-            "helpfulness": {k: v.to_dict() for k, v in sorted(helpful.items(), key=lambda kv: kv[1].mean)},
-            "sets": {},
-        }
+        results: dict[str, Any] = {"train_tasks": len(train), "heldout_tasks": len(held), "variants": {}, "sets": {}}
+        base: dict[str, list[tuple[float, float]]] = {}
+        retriever.use_priors = False
         for name, queries in sets.items():
-            retriever.use_priors = False
-            base = run_queries(retriever, queries)
-            entry: dict[str, Any] = {"n": len(queries), "none": {
-                "recall@5": round(sum(b[0] for b in base) / len(base), 4), "ndcg@10": round(sum(b[1] for b in base) / len(base), 4)}}
-            retriever.use_priors = True
-            for weight in args.weights:
-                with_weight(repo, weight)
-                entry[f"weight {weight:g}"] = compare(base, run_queries(retriever, queries), args.samples)
+            base[name] = run_queries(retriever, queries)
+            results["sets"][name] = {"n": len(queries), "none": {
+                "recall@5": round(sum(b[0] for b in base[name]) / len(queries), 4),
+                "ndcg@10": round(sum(b[1] for b in base[name]) / len(queries), 4)}}
+        retriever.use_priors = True
+        for debit in args.correction_debits:
+            helpful = estimate(train_events, repo.settings.pilr.helpfulness_prior, repo.settings.dataset.fast_green_s, debit)
+            write_cache(repo, helpful)
+            means = [h.mean for h in helpful.values() if h.tasks]
+            results["variants"][f"correction_debit {debit:g}"] = {
+                "documents_with_evidence": len(means), "base_rate": round(next(iter(helpful.values())).base, 4),
+                "mean_range": [round(min(means), 4), round(max(means), 4)],
+                "helpfulness": {k: v.to_dict() for k, v in sorted(helpful.items(), key=lambda kv: kv[1].mean)}}
+            for name, queries in sets.items():
+                for weight in args.weights:
+                    with_weight(repo, weight)
+                    results["sets"][name][f"correction_debit {debit:g}, weight {weight:g}"] = compare(
+                        base[name], run_queries(retriever, queries), args.samples)
             with_weight(repo, 0.0)
-            results["sets"][name] = entry
         retriever.close()
     lines = ["| query set | n | prior | recall@5 | diff [95% CI] | nDCG@10 | diff [95% CI] |",
              "| --- | ---: | --- | ---: | --- | ---: | --- |"]
     for name, entry in results["sets"].items():
         lines.append(f"| {name} | {entry['n']} | none | {entry['none']['recall@5']:.3f} | | {entry['none']['ndcg@10']:.3f} | |")
         for key, row in entry.items():
-            if not key.startswith("weight"):
+            if not key.startswith("correction"):
                 continue
             r, n = row["recall@5"], row["ndcg@10"]
             lines.append(f"| {name} | {entry['n']} | {key} | {r['mean']:.3f} | {r['diff']:+.3f} [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]"
                          f" | {n['mean']:.3f} | {n['diff']:+.3f} [{n['ci95'][0]:+.3f}, {n['ci95'][1]:+.3f}] |")
-    spread = [h["mean"] for h in results["helpfulness"].values()]
-    lines.append(f"\n{results['train_tasks']} training tasks replayed, {results['documents_with_evidence']} documents "
-                 f"with evidence; helpfulness means from {min(spread):.2f} to {max(spread):.2f}")
+    lines.append(f"\n{results['train_tasks']} training tasks replayed; held-out tasks {results['heldout_tasks']}")
+    for key, v in results["variants"].items():
+        lines.append(f"{key}: base rate {v['base_rate']:.2f}, {v['documents_with_evidence']} documents with evidence, "
+                     f"means {v['mean_range'][0]:.2f} to {v['mean_range'][1]:.2f}")
     text = "\n".join(lines)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

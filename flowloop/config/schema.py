@@ -72,16 +72,21 @@ class PilrSettings(_Section):
     )
     helpfulness_prior: float = Field(
         2.0, gt=0,
-        description="Pseudo-count of the Beta(a, a) prior on a document's helpfulness: how many tasks of "
-        "evidence one half of the estimate is worth, so one bad task does not condemn a document.",
+        description="Half the pseudo-tasks of the Beta prior on a document's helpfulness (centred on the base "
+        "rate of all tasks), so one bad task does not condemn a document.",
+    )
+    correction_debit: float = Field(
+        1.0, ge=0, le=1,
+        description="Debit of a task in which a human corrected the agent (a revert or hotfix debits 1).",
     )
     helpfulness_weight: float = Field(
         0.0, ge=0, le=4,
         description="Exponent of the helpfulness prior in ranking: a candidate's fused score is multiplied by "
-        "(posterior mean / 0.5) ** weight; 0 = off (see benchmarks/helpfulness.py for its measured effect).",
+        "(posterior mean / base rate) ** weight; 0 = off (see benchmarks/helpfulness.py for its measured effect).",
     )
     misleading_below: float = Field(
-        0.35, ge=0, le=1, description="`flow pilr review` lists a document whose helpfulness mean is below this ..."
+        0.7, ge=0, le=1,
+        description="`flow pilr review` lists a document whose helpfulness mean is below this share of the base rate ..."
     )
     misleading_min_failures: int = Field(
         3, ge=1, description="... and that was injected into at least this many failed tasks: 'possibly misleading'."

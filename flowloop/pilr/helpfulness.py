@@ -10,9 +10,13 @@ held up. Per task, a verdict:
   CI went green fast (``time_to_green_s <= [dataset] fast_green_s``);
 - no verdict: nothing finished and nothing failed yet.
 
-A document's helpfulness is the Beta posterior ``Beta(a + credits, a + debits)`` with ``a`` =
-``[pilr] helpfulness_prior``: its mean, and the number of tasks behind it, so one bad task moves
-a document a little and only repeated failure condemns it. This is correlation, not blame: a
+A document's helpfulness is a Beta posterior: the prior is centred on the *base rate* (the credit
+share of all judged tasks) with ``2a`` pseudo-tasks behind it (``a`` = ``[pilr]
+helpfulness_prior``), then ``+ credits`` and ``+ debits``: its mean, and the number of tasks
+behind it, so one bad task moves a document a little and only repeated failure condemns it.
+Centring on the base rate matters: on the example 75 of 117 tasks had a human correction, so
+against a flat 0.5 prior every often-injected document (the architecture overview) looked
+harmful merely for being everywhere; measured against the base rate it is ordinary. This is correlation, not blame: a
 document injected into failing work may be misleading, or only be about the hard part of the
 code. That is why it ranks gently (a prior, off by default) and asks a human (``flow pilr
 review``: "possibly misleading") instead of acting.
@@ -51,29 +55,36 @@ class Helpfulness:
     tasks: int = 0
     prior: float = 2.0
     failed_tasks: list[str] = field(default_factory=list)
+    base: float = 0.5  # the credit share of all judged tasks: where the prior is centred
+
+    def _ab(self) -> tuple[float, float]:
+        return 2 * self.prior * self.base + self.successes, 2 * self.prior * (1 - self.base) + self.failures
 
     @property
     def mean(self) -> float:
-        return (self.prior + self.successes) / (2 * self.prior + self.successes + self.failures)
+        a, b = self._ab()
+        return a / (a + b)
 
     @property
     def sd(self) -> float:
-        a, b = self.prior + self.successes, self.prior + self.failures
+        a, b = self._ab()
         return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
 
     def misleading(self, below: float, min_failures: int) -> bool:
-        return len(self.failed_tasks) >= min_failures and self.mean < below
+        """Injected into at least ``min_failures`` failed tasks, and its mean under ``below`` times
+        the base rate."""
+        return len(self.failed_tasks) >= min_failures and self.mean < below * self.base
 
     def factor(self, weight: float) -> float:
-        """The ranking multiplier: ``(mean / 0.5) ** weight`` (1.0 at weight 0 or no evidence)."""
-        return (self.mean / 0.5) ** weight if weight else 1.0
+        """The ranking multiplier: ``(mean / base) ** weight`` (1.0 at weight 0 or no evidence)."""
+        return (self.mean / self.base) ** weight if weight and self.base > 0 else 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": round(self.mean, 4), "sd": round(self.sd, 4), "tasks": self.tasks,
+        return {"mean": round(self.mean, 4), "sd": round(self.sd, 4), "base": round(self.base, 4), "tasks": self.tasks,
                 "successes": self.successes, "failures": self.failures, "failed_tasks": self.failed_tasks}
 
 
-def verdicts(events: Iterable[Any], fast_green_s: float) -> dict[str, Verdict]:
+def verdicts(events: Iterable[Any], fast_green_s: float, correction_debit: float = 1.0) -> dict[str, Verdict]:
     """The verdict of every task with evidence (see the module docstring)."""
     finished: set[str] = set()
     metrics: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -94,18 +105,19 @@ def verdicts(events: Iterable[Any], fast_green_s: float) -> dict[str, Verdict]:
         for metric in DEBITS:
             if any(v > 0 for v in by_metric.get(metric, [])):
                 verdict.reasons.append(metric)
-        if task in corrected:
-            verdict.reasons.append("corrected")
         if verdict.reasons:
             verdict.debit = 1.0
-        elif task in finished:
+        if task in corrected:
+            verdict.reasons.append("corrected")
+            verdict.debit = max(verdict.debit, correction_debit)
+        if not verdict.debit and task in finished:
             verdict.credit = 1.0
             greens = by_metric.get("time_to_green_s", [])
             if greens and min(greens) <= fast_green_s:
                 verdict.credit += FAST_GREEN_BONUS
                 verdict.reasons.append("fast green")
             verdict.reasons.append("held")
-        else:
+        if not verdict.credit and not verdict.debit:
             continue
         out[task] = verdict
     return out
@@ -130,13 +142,18 @@ def injected_tasks(events: Iterable[Any]) -> dict[str, set[str]]:
     return out
 
 
-def estimate(events: Iterable[Any], prior: float, fast_green_s: float) -> dict[str, Helpfulness]:
+def estimate(
+    events: Iterable[Any], prior: float, fast_green_s: float, correction_debit: float = 1.0
+) -> dict[str, Helpfulness]:
     """Every injected document's helpfulness from a list of signal events."""
     events = list(events)
-    judged = verdicts(events, fast_green_s)
+    judged = verdicts(events, fast_green_s, correction_debit)
+    credit = sum(v.credit for v in judged.values())
+    total = credit + sum(v.debit for v in judged.values())
+    base = min(max(credit / total, 0.05), 0.95) if total else 0.5  # never a prior at 0 or 1
     out: dict[str, Helpfulness] = {}
     for doc_id, tasks in injected_tasks(events).items():
-        h = Helpfulness(doc_id=doc_id, prior=prior)
+        h = Helpfulness(doc_id=doc_id, prior=prior, base=base)
         for task in sorted(tasks):
             verdict = judged.get(task)
             if verdict is None:
@@ -162,7 +179,8 @@ def compute(repo: FlowRepo) -> dict[str, Helpfulness]:
 
     with open_store(repo) as store:
         events = store.query(kind=("retrieval", "outcome", "work_record", "correction"))
-    result = estimate(events, repo.settings.pilr.helpfulness_prior, repo.settings.dataset.fast_green_s)
+    pilr = repo.settings.pilr
+    result = estimate(events, pilr.helpfulness_prior, repo.settings.dataset.fast_green_s, pilr.correction_debit)
     payload = {doc_id: asdict(h) for doc_id, h in sorted(result.items())}
     atomic_write_text(repo.state_path("pilr", "helpfulness.json"), json.dumps(payload, indent=1) + "\n")
     return result

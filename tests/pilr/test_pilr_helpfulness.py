@@ -55,10 +55,28 @@ def test_one_bad_task_does_not_flip_a_document_but_consistent_failure_does(tmp_p
     assert cached(store.repo)["evg-good"].mean == good.mean
 
 
-def test_a_single_failure_alone_is_not_misleading() -> None:
-    only = estimate(_task("T-1", ["evg-x"], reverted=True), prior=2.0, fast_green_s=3600)["evg-x"]
-    assert only.failures == 1 and not only.misleading(0.35, 3)
-    many = []
+def test_one_failure_is_not_misleading_repeated_failure_against_the_base_rate_is() -> None:
+    ordinary = []
+    for n in range(6):  # the rest of the work holds: the base rate is high
+        ordinary += _task(f"G-{n}", ["evg-other"])
+    once = estimate(ordinary + _task("T-1", ["evg-x"], reverted=True), prior=2.0, fast_green_s=3600)["evg-x"]
+    assert once.failures == 1 and not once.misleading(0.7, 3)
+    many = list(ordinary)
     for n in range(4):
         many += _task(f"T-{n}", ["evg-x"], hotfix=True)
-    assert estimate(many, prior=2.0, fast_green_s=3600)["evg-x"].misleading(0.35, 3)
+    assert estimate(many, prior=2.0, fast_green_s=3600)["evg-x"].misleading(0.7, 3)
+
+
+def test_a_document_in_all_work_is_ordinary_when_all_work_fails_alike() -> None:
+    """Centred on the base rate: being injected everywhere is not evidence against a document."""
+    events = []
+    for n in range(6):
+        events += _task(f"T-{n}", ["evg-everywhere"], hotfix=n % 2 == 0)
+    h = estimate(events, prior=2.0, fast_green_s=3600)["evg-everywhere"]
+    assert abs(h.mean - h.base) < 1e-9 and h.factor(1.0) == 1.0
+
+
+def test_corrections_can_be_weighed_down() -> None:
+    events = _task("T-1", ["evg-x"]) + [CorrectionEvent(task="T-1", agent="a", correction="b")]
+    assert estimate(events, 2.0, 3600)["evg-x"].failures == 1
+    assert estimate(events, 2.0, 3600, correction_debit=0.0)["evg-x"].successes == 1
