@@ -28,6 +28,7 @@ from flowloop.errors import DatasetError
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
+from flowloop.report.headline import headline
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -52,6 +53,7 @@ class ReportData:
     dataset: str = ""
     current: str | None = None
     loop: dict[str, Any] = field(default_factory=dict)
+    tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
 
 
 def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportData:
@@ -82,6 +84,7 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
 
     out.current = current_version(repo)
     out.loop = dict(loop_run or {})
+    out.tolerance = repo.settings.eval.tolerance
     return out
 
 
@@ -202,7 +205,7 @@ def _planning_table(results: list[EvalResult]) -> str:
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 
-def threshold_steps(data: ReportData) -> str:
+def missing_data(data: ReportData) -> list[str]:
     """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
     from flowloop.passes import passes
     from flowloop.pipeline.thresholds import readiness_of
@@ -213,15 +216,17 @@ def threshold_steps(data: ReportData) -> str:
             continue
         ready = readiness_of(spec.name, int(data.counts.get(spec.count_field, 0)), data.thresholds[spec.name])
         if not ready.ready:
-            items.append(f"<li>{escape(spec.title)}: {escape(ready.next_step)}</li>")
-    return f"<ul class=\"next-steps\">{''.join(items)}</ul>" if items else ""
+            items.append(f"{spec.title}: {ready.next_step}")
+    return items
+
+
+def threshold_steps(data: ReportData) -> str:
+    items = "".join(f"<li>{escape(item)}</li>" for item in missing_data(data))
+    return f"<ul class=\"next-steps\">{items}</ul>" if items else ""
 
 
 def render(data: ReportData, generated: str) -> str:
-    loop = data.loop
-    loop_line = ""
-    if loop:
-        loop_line = f"<p>Last <code>flow loop</code>: {escape(str(loop.get('started_at', '')))} — {escape(str(loop.get('status', '')))}</p>"
+    loop_line = headline(data.loop, missing_data(data), data.tolerance)
     charts = [*suite_charts(data.results), knowledge_chart(data.pilrs), threshold_chart(data),
               kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
     body = "\n".join(f'<figure>{c}</figure>' for c in charts)
@@ -231,13 +236,14 @@ def render(data: ReportData, generated: str) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #111827; }}
 figure {{ margin: 12px 0; }} table {{ border-collapse: collapse; margin: 12px 0; font-size: 13px; }}
 td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} caption {{ text-align: left; font-weight: 600; }}
+.warning {{ color: #b45309; font-weight: 600; }} #headline {{ border-left: 4px solid #2563eb; padding-left: 12px; }}
 </style></head><body>
 <h1>flowloop report</h1>
 <p>Generated {escape(generated)}. Current specialist: <b>{escape(data.current or 'none (base model)')}</b>.
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
-{threshold_steps(data)}
+{"" if data.loop else threshold_steps(data)}
 {body}
 </body></html>
 """
