@@ -119,6 +119,11 @@ class TrainingError(FlowError):
     """Training cannot start or could not finish."""
 
 
+class UnknownPass(DatasetError, TrainingError):
+    """A training pass name that the pass registry does not declare (a dataset and a training
+    problem at once: either kind of caller catches it)."""
+
+
 class RegistryError(FlowError):
     """The model registry is missing a version or is inconsistent."""
 

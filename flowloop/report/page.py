@@ -30,6 +30,7 @@ from flowloop.errors import DatasetError
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
+from flowloop.report.headline import headline
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -54,6 +55,7 @@ class ReportData:
     dataset: str = ""
     current: str | None = None
     loop: dict[str, Any] = field(default_factory=dict)
+    tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
     helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
     misleading: set[str] = field(default_factory=set)
 
@@ -85,15 +87,17 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
         out.counts = {k: int(v) for k, v in manifest.counts.items() if isinstance(v, int | float)}
         out.thresholds = {k: int(v) for k, v in manifest.thresholds.items()}
     except DatasetError:  # no dataset yet: the same counts, from the current inputs
-        from flowloop.pipeline.thresholds import PASSES, readiness
+        from flowloop.passes import get_pass
+        from flowloop.pipeline.thresholds import readiness
 
         ready = readiness(repo)
-        out.counts = {PASSES[name].field: r.have for name, r in ready.items()}
+        out.counts = {get_pass(name).count_field: r.have for name, r in ready.items()}
         out.thresholds = {name: r.threshold for name, r in ready.items()}
     from flowloop.evaluate.lineage import current_version
 
     out.current = current_version(repo)
     out.loop = dict(loop_run or {})
+    out.tolerance = repo.settings.eval.tolerance
     return out
 
 
@@ -158,11 +162,13 @@ def knowledge_chart(pilrs: list[tuple[str, dt.date]]) -> str:
 
 
 def threshold_chart(data: ReportData) -> str:
-    sft, dpo = data.counts.get("sft_documents", 0), data.counts.get("dpo_pairs", 0)
-    labels = ["SFT documents", "DPO pairs"]
+    from flowloop.passes import passes
+
+    shown = passes()
+    labels = [f"{p.title} {p.unit}" for p in shown]
     series = [
-        svg.Series("collected", [float(sft), float(dpo)]),
-        svg.Series("threshold", [float(data.thresholds.get("sft", 0)), float(data.thresholds.get("dpo", 0))]),
+        svg.Series("collected", [float(data.counts.get(p.count_field, 0)) for p in shown]),
+        svg.Series("threshold", [float(data.thresholds.get(p.name, 0)) for p in shown]),
     ]
     built = f"dataset {data.dataset}" if data.dataset else "no dataset built: counted from the current inputs"
     title = f"Training data against thresholds ({built})"
@@ -226,25 +232,28 @@ def helpfulness_table(data: ReportData, limit: int = 20) -> str:
             f"{len(data.helpfulness)} documents with evidence)</caption>{head}{''.join(rows)}</table>")
 
 
-def threshold_steps(data: ReportData) -> str:
+def missing_data(data: ReportData) -> list[str]:
     """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
-    from flowloop.pipeline.thresholds import PASSES, readiness_of
+    from flowloop.passes import passes
+    from flowloop.pipeline.thresholds import readiness_of
 
     items = []
-    for name, spec in PASSES.items():
-        if name not in data.thresholds:
+    for spec in passes():
+        if spec.name not in data.thresholds:
             continue
-        ready = readiness_of(name, int(data.counts.get(spec.field, 0)), data.thresholds[name])
+        ready = readiness_of(spec.name, int(data.counts.get(spec.count_field, 0)), data.thresholds[spec.name])
         if not ready.ready:
-            items.append(f"<li>{escape(name.upper())}: {escape(ready.next_step)}</li>")
-    return f"<ul class=\"next-steps\">{''.join(items)}</ul>" if items else ""
+            items.append(f"{spec.title}: {ready.next_step}")
+    return items
+
+
+def threshold_steps(data: ReportData) -> str:
+    items = "".join(f"<li>{escape(item)}</li>" for item in missing_data(data))
+    return f"<ul class=\"next-steps\">{items}</ul>" if items else ""
 
 
 def render(data: ReportData, generated: str) -> str:
-    loop = data.loop
-    loop_line = ""
-    if loop:
-        loop_line = f"<p>Last <code>flow loop</code>: {escape(str(loop.get('started_at', '')))} — {escape(str(loop.get('status', '')))}</p>"
+    loop_line = headline(data.loop, missing_data(data), data.tolerance)
     charts = [*suite_charts(data.results), knowledge_chart(data.pilrs), threshold_chart(data),
               kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
     body = "\n".join(f'<figure>{c}</figure>' for c in charts)
@@ -254,13 +263,14 @@ def render(data: ReportData, generated: str) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #111827; }}
 figure {{ margin: 12px 0; }} table {{ border-collapse: collapse; margin: 12px 0; font-size: 13px; }}
 td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} caption {{ text-align: left; font-weight: 600; }}
+.warning {{ color: #b45309; font-weight: 600; }} #headline {{ border-left: 4px solid #2563eb; padding-left: 12px; }}
 </style></head><body>
 <h1>flowloop report</h1>
 <p>Generated {escape(generated)}. Current specialist: <b>{escape(data.current or 'none (base model)')}</b>.
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
-{threshold_steps(data)}
+{"" if data.loop else threshold_steps(data)}
 {helpfulness_table(data)}
 {body}
 </body></html>

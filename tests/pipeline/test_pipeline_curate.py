@@ -67,7 +67,7 @@ def _write_config(root: Path, url: str) -> None:
     start = text.index("[dataset]")
     end = text.index("[train]")
     text = text[:start] + (
-        "[dataset]\nholdout_share = 0.2\nsft_threshold = 50\ndpo_threshold = 200\n"
+        "[dataset]\nholdout_share = 0.2\n"
         f'curate_url = "{url}"\ncurate_model = "canned"\ncurate_api_key = "sk-test-abcdefghijklmnopqrstuvwxyz0123"\n\n'
     ) + text[end:]
     config.write_text(text)
