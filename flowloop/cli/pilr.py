@@ -122,6 +122,11 @@ def show_command(
                       f"({helpful.successes:g} credit, {helpful.failures:g} debit)")
     if meta.origin:
         console.print(f"origin: {meta.origin}")
+    from flowloop.pilr.staleness import cached_flags  # the last `flow pilr lint`/`review` check
+
+    stale = cached_flags(store.repo).get(doc.id)
+    for message in stale.messages() if stale is not None else []:
+        console.print(f"{message}")
     for name in ("task", "superseded_by"):
         if getattr(meta, name):
             console.print(f"{name}: {getattr(meta, name)}")

@@ -4,8 +4,8 @@ Every retrieval event names the documents injected for a task (directly, or thro
 session: another event of that session names the task); every outcome says how the task's work
 held up. Per task, a verdict:
 
-- **debit** (a failure): the work was ``reverted``, needed a ``hotfix``, or the human
-  ``correction``-ed the agent during it;
+- **debit** (a failure): the work was ``reverted``, needed a ``hotfix`` (1 each), or the human
+  ``correction``-ed the agent during it (``[pilr] correction_debit``, 1 by default);
 - **credit** (a success): the task finished (a ``work_record``) with no debit; ``+0.5`` more when
   CI went green fast (``time_to_green_s <= [dataset] fast_green_s``);
 - no verdict: nothing finished and nothing failed yet.
