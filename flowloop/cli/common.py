@@ -65,6 +65,22 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+def plain_progress(steps: int = 10) -> Callable[[str, int, int], None]:
+    """For output that is not a terminal: a stderr line each time a stage passes another
+    ``1/steps`` of its total (and when it ends), instead of a bar that a log cannot show."""
+    shown: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        tenth = min(steps, done * steps // total)
+        if tenth > shown.get(stage, 0):
+            shown[stage] = tenth
+            err_console.print(f"[loop]   {stage}: {done}/{total}", highlight=False)
+
+    return progress
+
+
 @contextmanager
 def progress_bar(label: str, disable: bool = False) -> Iterator[Callable[[int, int], None]]:
     """A Rich bar on stderr; yields the ``progress(done, total)`` callback library calls take."""

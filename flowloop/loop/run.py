@@ -167,5 +167,7 @@ class _Stages:
     def _report(self) -> str:
         from flowloop.report import build_report
 
-        return str(build_report(self.repo, loop_run=self.state.to_json()))
+        # the report is the run's last stage: the page it writes describes a finished run
+        finished = {**self.state.to_json(), "status": "done", "finished_at": now()}
+        return str(build_report(self.repo, loop_run=finished))
 
