@@ -165,6 +165,15 @@ class TrainSettings(_Section):
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
     seed: int = Field(42, description="Random seed.")
     save_steps: int = Field(25, ge=1, description="Checkpoint every N steps (a run resumes from the last one).")
+    max_minutes: float = Field(
+        0.0, ge=0, description="Wall-clock budget of one training session in minutes (0 = none): the run stops "
+        "before a step would pass it, checkpoints, registers what it has, and the next run resumes there."
+    )
+    batching: Literal["padded", "packed", "grouped"] = Field(
+        "padded", description="How SFT examples fill a batch: 'padded' (pad to the longest), 'packed' (several "
+        "examples per row, no cross-attention), 'grouped' (similar lengths together); see benchmarks/training.py. "
+        "DPO: 'packed' acts as 'grouped'."
+    )
     qlora: Literal["auto", "on", "off"] = Field(
         "auto", description="4-bit QLoRA (bitsandbytes): 'auto' = on when CUDA is present; 'on' needs CUDA."
     )

@@ -33,6 +33,7 @@ from flowloop.train.common import (
 )
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
+from flowloop.train.packing import dpo_batching_args, with_pair_lengths
 from flowloop.train.runs import open_shared_run
 from flowloop.train.types import LogSink, Notify, TrainResult
 from flowloop.types import Progress
@@ -89,7 +90,10 @@ def train_dpo(
         from datasets import Dataset
         from trl import DPOConfig, DPOTrainer
 
-        config = DPOConfig(**trainer_args(train, hardware, run, train.dpo_learning_rate), beta=train.dpo_beta)
+        if train.batching != "padded":
+            rows = with_pair_lengths(rows, tokenizer)
+        config = DPOConfig(**trainer_args(train, hardware, run, train.dpo_learning_rate), beta=train.dpo_beta,
+                           **dpo_batching_args(train.batching))
         reporter = ProgressReporter(progress, on_log)
         trainer = DPOTrainer(
             model=model,

@@ -31,6 +31,7 @@ from flowloop.train.common import (
 )
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
+from flowloop.train.packing import sft_batching_args
 from flowloop.train.runs import open_shared_run
 from flowloop.train.types import LogSink, Notify, TrainResult
 from flowloop.types import Progress
@@ -73,7 +74,8 @@ def train_sft(
         from datasets import Dataset
         from trl import SFTConfig, SFTTrainer
 
-        config = SFTConfig(**trainer_args(train, hardware, run, train.learning_rate), completion_only_loss=True)
+        config = SFTConfig(**trainer_args(train, hardware, run, train.learning_rate), completion_only_loss=True,
+                           **sft_batching_args(train.batching))
         reporter = ProgressReporter(progress, on_log)
         trainer = SFTTrainer(
             model=model,
