@@ -33,7 +33,7 @@ from flowloop.train.common import (
 )
 from flowloop.train.data import load_training_data
 from flowloop.train.device import resolve_hardware
-from flowloop.train.packing import dpo_batching_args, with_pair_lengths
+from flowloop.train.packing import dpo_batching_args, group_pairs
 from flowloop.train.runs import open_shared_run
 from flowloop.train.types import LogSink, Notify, TrainResult
 from flowloop.types import Progress
@@ -91,9 +91,9 @@ def train_dpo(
         from trl import DPOConfig, DPOTrainer
 
         if train.batching != "padded":
-            rows = with_pair_lengths(rows, tokenizer)
-        config = DPOConfig(**trainer_args(train, hardware, run, train.dpo_learning_rate), beta=train.dpo_beta,
-                           **dpo_batching_args(train.batching))
+            rows = group_pairs(rows, tokenizer, train.batch_size, train.seed)
+        args = {**trainer_args(train, hardware, run, train.dpo_learning_rate), **dpo_batching_args(train.batching)}
+        config = DPOConfig(**args, beta=train.dpo_beta)
         reporter = ProgressReporter(progress, on_log)
         trainer = DPOTrainer(
             model=model,

@@ -74,8 +74,8 @@ def train_sft(
         from datasets import Dataset
         from trl import SFTConfig, SFTTrainer
 
-        config = SFTConfig(**trainer_args(train, hardware, run, train.learning_rate), completion_only_loss=True,
-                           **sft_batching_args(train.batching))
+        args = {**trainer_args(train, hardware, run, train.learning_rate), **sft_batching_args(train.batching)}
+        config = SFTConfig(**args, completion_only_loss=True)
         reporter = ProgressReporter(progress, on_log)
         trainer = SFTTrainer(
             model=model,

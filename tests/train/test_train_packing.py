@@ -14,7 +14,7 @@ import pytest
 import torch
 from helpers_train import sft_row
 
-from flowloop.train.packing import dpo_batching_args, sft_batching_args, with_pair_lengths
+from flowloop.train.packing import dpo_batching_args, group_pairs, sft_batching_args
 
 pytestmark = pytest.mark.slow
 
@@ -102,14 +102,37 @@ def test_packed_examples_do_not_attend_to_each_other(tmp_path: Path, model_and_t
         assert (causal[second] - packed[second]).abs().max() > 0.1
 
 
-def test_dpo_rows_get_lengths_for_grouping(model_and_tokenizer: Any) -> None:
+def test_grouped_pairs_come_in_batches_of_similar_length(model_and_tokenizer: Any) -> None:
     from helpers_train import dpo_row
 
     _model, tokenizer = model_and_tokenizer
-    row = dpo_row(0)
-    row["chosen"][0]["content"] = "VIOLATION: money is integer cents, never a float, see ADR-0004."
-    [out] = with_pair_lengths([row], tokenizer)
-    longest = len(tokenizer.apply_chat_template(row["prompt"] + row["chosen"], tokenize=True, return_dict=True)["input_ids"])
-    assert out["length"] == longest
+    pairs = []
+    for i in range(12):
+        row = dpo_row(i)
+        row["chosen"][0]["content"] = "VIOLATION: " + "money is integer cents. " * (i * 5 % 12)
+        pairs.append(row)
+    grouped = group_pairs(pairs, tokenizer, batch_size=4, seed=1)
+    assert sorted(r["id"] for r in grouped) == sorted(r["id"] for r in pairs)  # same rows, reordered
+
+    def spread(order: list[dict[str, Any]]) -> int:
+        size = [len(r["chosen"][0]["content"]) for r in order]
+        return sum(max(size[i:i + 4]) - min(size[i:i + 4]) for i in range(0, len(size), 4))
+
+    assert spread(grouped) < spread(pairs)
     assert dpo_batching_args("packed") == dpo_batching_args("grouped")  # TRL 1.16: no padding-free DPO
     assert dpo_batching_args("padded") == {}
+
+
+@pytest.mark.parametrize("batching", ["packed", "grouped"])
+def test_both_passes_train_with_each_batching(tmp_path: Path, base_checkpoint: Path, batching: str) -> None:
+    from helpers_train import small_repo, write_dataset
+
+    from flowloop.train.api import train, train_settings
+
+    repo = small_repo(tmp_path / "repo")
+    write_dataset(repo)
+    settings = train_settings(repo, batching=batching)
+    sft = train(repo, "sft", max_steps=1, settings=settings)
+    assert sft.version == "v1" and sft.metrics["tokens"] > 0
+    dpo = train(repo, "dpo", max_steps=1, settings=settings)
+    assert dpo.version == "v2" and dpo.model.manifest["settings"]["batching"] == batching
