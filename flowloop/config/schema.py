@@ -96,6 +96,11 @@ class IndexSettings(_Section):
         description="Precision of bulk index embedding: 'auto' uses bfloat16 on CPUs with native bf16 "
         "(AMX/AVX512-BF16; ~1.8x faster, cosine to float32 > 0.9999, same retrieval scores measured), else float32.",
     )
+    bulk_backend: Literal["auto", "sentence-transformers"] = Field(
+        "auto",
+        description="Bulk index embedding: 'auto' runs BERT encoders with flowloop's own torch pass (no "
+        "sentence-transformers import; same vectors), other models with sentence-transformers.",
+    )
 
 
 DEFAULT_HOTFIX_EXCLUDE = ("CHANGELOG*", "CHANGES*", "HISTORY*", "NEWS*", "docs/**", "doc/**", "*.md", "*.rst")

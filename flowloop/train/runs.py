@@ -146,7 +146,9 @@ def open_shared_run(repo: FlowRepo, pass_name: str, identity: dict[str, Any], re
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
-    state = PartialState()
+    # The first PartialState of a process fixes its distributed setup for the Trainer too; on a
+    # CPU, accelerate joins the processes (gloo) only when told cpu=True, so say it here.
+    state = PartialState(cpu=(identity.get("hardware") or {}).get("device") == "cpu")
     if state.num_processes <= 1:
         return open_run(repo, pass_name, identity, resume)
     holder: list[Any] = [None]
