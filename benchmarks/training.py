@@ -188,9 +188,13 @@ def main() -> None:
             configs, shape = PRECISION_CONFIGS, {"batch_size": 4, "max_length": 256}
         if "dpo" in passes and "sft" not in passes:
             measure(repo, "sft", 1, **shape)  # DPO needs an SFT version to start from
+        partial = RESULTS.with_name(f"training_{args.suite}.partial.json")
         for pass_name, label, overrides in configs:
             if pass_name in passes:
                 results[label] = measure(repo, pass_name, args.steps, **shape, **overrides)
+                # a slow shared machine may stop the run: keep what is measured so far
+                partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        partial.unlink(missing_ok=True)
         train = repo.settings.train
         batch, max_length = shape["batch_size"] or train.batch_size, shape["max_length"] or train.max_length
     report = {

@@ -43,12 +43,13 @@ class TorchBertEncoder:
             precision = "bfloat16" if cpu_bf16_native() else "float32"
         self.precision = precision
         self.dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
-        # Copied once into torch tensors of the compute dtype (the numpy maps are read-only);
-        # the embeddings and LayerNorms stay float32, as they are cheap and set the scale.
+        # Copied once into torch tensors of the compute dtype (the numpy maps are read-only); the
+        # embedding tables and their LayerNorm stay float32 (a lookup, and the scale of all that
+        # follows). Layer norms inside run in the compute dtype: torch accumulates them in float32.
         self._w: dict[str, Any] = {}
         for name, array in config._w.items():
             tensor = torch.from_numpy(array.copy())
-            keep = name.startswith("embeddings.") or "LayerNorm" in name or tensor.dtype == torch.int64
+            keep = name.startswith("embeddings.") or tensor.dtype == torch.int64
             self._w[name] = tensor if keep else tensor.to(self.dtype)
 
     def _forward(self, ids: Any, mask: Any) -> Any:
@@ -61,15 +62,16 @@ class TorchBertEncoder:
         x = x + w["embeddings.token_type_embeddings.weight"][0]
         x = F.layer_norm(x, (self.hidden,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
         x = x.to(self.dtype)
-        keys = mask[:, None, None, :].to(torch.bool)  # padding keys take no attention
+        # Padding keys take no attention; a batch without padding (common, as batches are
+        # length-sorted) passes no mask, which lets SDPA take its fused kernel.
+        keys = None if bool(mask.all()) else mask[:, None, None, :].to(torch.bool)
         head_dim = self.hidden // self.heads
 
         def dense(t: Any, name: str) -> Any:
             return F.linear(t, w[name + ".weight"], w[name + ".bias"])
 
         def norm(t: Any, name: str) -> Any:
-            out = F.layer_norm(t.float(), (self.hidden,), w[name + ".weight"], w[name + ".bias"], self.eps)
-            return out.to(self.dtype)
+            return F.layer_norm(t, (self.hidden,), w[name + ".weight"], w[name + ".bias"], self.eps)
 
         def heads(t: Any) -> Any:
             return t.view(batch, length, self.heads, head_dim).transpose(1, 2)
