@@ -73,6 +73,16 @@ class LifecycleError(FlowError):
     """A lifecycle move that is not allowed (e.g. deleting evergreen knowledge without a replacement)."""
 
 
+class QuarantineError(FlowError):
+    """An untrusted write the screen refuses, or a quarantine move on a document not proposed.
+
+    ``findings`` holds the screen's findings (``flowloop.pilr.screen.Finding``), each with its line."""
+
+    def __init__(self, message: str, *, findings: list[object] | None = None, **kwargs: object) -> None:
+        self.findings = list(findings or [])
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
 class IndexError_(FlowError):
     """The retrieval index cannot be built or read. (Trailing underscore: not the builtin.)"""
 
@@ -107,6 +117,11 @@ class DatasetError(FlowError):
 
 class TrainingError(FlowError):
     """Training cannot start or could not finish."""
+
+
+class UnknownPass(DatasetError, TrainingError):
+    """A training pass name that the pass registry does not declare (a dataset and a training
+    problem at once: either kind of caller catches it)."""
 
 
 class RegistryError(FlowError):

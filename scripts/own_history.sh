@@ -21,8 +21,8 @@ cat >> .flow/config.toml <<'TOML'
 glob = "README.md"
 type = "evergreen"
 TOML
-sed -i 's/^sft_threshold = 50/sft_threshold = 1/' .flow/config.toml
+sed -i 's/^threshold = 50/threshold = 1/' .flow/config.toml  # [train.sft]
 step "flow index"; "$flow" index
-step "flow loop (README.md as a source, sft_threshold = 1)"; "$flow" loop
+step "flow loop (README.md as a source, train.sft.threshold = 1)"; "$flow" loop
 step "flow dataset stats"; "$flow" dataset stats
 step "flow models list"; "$flow" models list

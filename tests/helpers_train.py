@@ -98,8 +98,8 @@ def small_repo(root: Path, sft_threshold: int = 4, dpo_threshold: int = 2) -> Fl
     root.mkdir(parents=True, exist_ok=True)
     repo = init_repo(root, name="ledgerline").repo
     text = repo.config_path.read_text(encoding="utf-8")
-    text = text.replace("sft_threshold = 50", f"sft_threshold = {sft_threshold}")
-    text = text.replace("dpo_threshold = 200", f"dpo_threshold = {dpo_threshold}")
+    text = text.replace("[train.sft]\nthreshold = 50", f"[train.sft]\nthreshold = {sft_threshold}")
+    text = text.replace("[train.dpo]\nthreshold = 200", f"[train.dpo]\nthreshold = {dpo_threshold}")
     text = text.replace('[train]\nbase_model = "smollm2"\n', SMALL_TRAIN.lstrip())
     repo.config_path.write_text(text, encoding="utf-8")
     return FlowRepo(repo.root)

@@ -18,7 +18,8 @@ from pathlib import Path
 LAYERS = """
 errors
 types precision bearer
-atomic scrub words text
+atomic scrub words text section
+passes
 config
 repo
 git

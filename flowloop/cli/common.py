@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from flowloop.errors import FlowError
 from flowloop.repo import FlowRepo, find_repo
 
 # Markup off: titles, tags, ids, paths, hints and model output are printed verbatim (a title
@@ -31,10 +32,21 @@ def markup(template: str, *values: object) -> Text:
 @dataclass
 class CliState:
     start: Path
+    warned: bool = False
 
     def repo(self) -> FlowRepo:
-        """The initialized repository at or above ``-C`` (or the working directory)."""
-        return find_repo(self.start).require_initialized()
+        """The initialized repository at or above ``-C`` (or the working directory); the first
+        time, each deprecated setting it still uses is named on stderr with its new key."""
+        repo = find_repo(self.start).require_initialized()
+        if not self.warned:
+            self.warned = True
+            try:
+                deprecations = repo.settings.deprecations
+            except FlowError:
+                deprecations = ()  # a bad config is reported by the command that reads it
+            for message in deprecations:
+                err_console.print(f"warning: {message}", style="yellow", highlight=False)
+        return repo
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -51,6 +63,22 @@ def repo_of(ctx: typer.Context) -> FlowRepo:
 def print_json(data: Any) -> None:
     """JSON on stdout with no Rich markup or wrapping, so pipes and parsers get it verbatim."""
     typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def plain_progress(steps: int = 10) -> Callable[[str, int, int], None]:
+    """For output that is not a terminal: a stderr line each time a stage passes another
+    ``1/steps`` of its total (and when it ends), instead of a bar that a log cannot show."""
+    shown: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        tenth = min(steps, done * steps // total)
+        if tenth > shown.get(stage, 0):
+            shown[stage] = tenth
+            err_console.print(f"[loop]   {stage}: {done}/{total}", highlight=False)
+
+    return progress
 
 
 @contextmanager

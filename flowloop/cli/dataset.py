@@ -103,11 +103,8 @@ def _render_item(item: Any) -> None:
     user = next((m["content"] for m in example.prompt if m["role"] == "user"), "")
     console.rule(header)
     console.print(Panel(user[:PREVIEW_CHARS] + ("..." if len(user) > PREVIEW_CHARS else ""), title="prompt"))
-    if example.pass_ == "sft":
-        console.print(Panel(example.completion[:PREVIEW_CHARS], title="completion", border_style="green"))
-    else:
-        console.print(Panel(example.chosen[:PREVIEW_CHARS], title="chosen", border_style="green"))
-        console.print(Panel(example.rejected[:PREVIEW_CHARS], title="rejected", border_style="red"))
+    for name, text in example.answers():
+        console.print(Panel(text[:PREVIEW_CHARS], title=name, border_style="red" if name == "rejected" else "green"))
 
 
 def _ask(item: Any) -> Any:
@@ -122,7 +119,7 @@ def _ask(item: Any) -> Any:
     if choice == "q":
         return "quit"
     if choice == "e":
-        current = item.example.completion if item.example.pass_ == "sft" else item.example.chosen
+        current = item.example.answer
         import click
 
         text = click.edit(current)  # $EDITOR; None when unchanged or no editor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from flowloop.cli.common import console, markup, print_json, repo_of
+from flowloop.cli.common import console, err_console, markup, plain_progress, print_json, repo_of
 
 
 def register(app: typer.Typer) -> None:
@@ -19,8 +19,12 @@ def register(app: typer.Typer) -> None:
         from flowloop.loop import run_loop
 
         repo = repo_of(ctx)
-        with stage_progress(disable=as_json) as progress:
-            summary = run_loop(repo, progress)
+        if err_console.is_terminal:
+            with stage_progress(disable=as_json) as progress:
+                summary = run_loop(repo, progress)
+        else:  # a CI log or a cron mail: one line per stage and per tenth of a long stage
+            summary = run_loop(repo, plain_progress(), on_event=lambda event: err_console.print(
+                event.line(), highlight=False))
         if as_json:
             print_json(summary.to_json())
             return

@@ -1,4 +1,4 @@
-"""``flow train sft|dpo``: fine-tune the specialist (LoRA; QLoRA on a GPU) into the registry.
+"""``flow train <pass>`` (one command per registered pass): fine-tune the specialist (LoRA; QLoRA on a GPU) into the registry.
 
 Thin over ``flowloop.train.api.train``: options become setting overrides, the library trains
 and registers ``vN``, this module draws the progress bar (with the loss) and the summary. With
@@ -10,6 +10,7 @@ training stack load only inside the commands.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -17,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowloop.cli.common import console, err_console, markup, print_json, repo_of
+from flowloop.passes import PASSES, TrainingPass, passes
 
 train_app = typer.Typer(
     help="Fine-tune the specialist: SFT on curated examples, then DPO on preference pairs.",
@@ -47,7 +49,7 @@ def _notify(message: str) -> None:
 
 def _summary(result: Any) -> Table:
     m = result.metrics
-    table = Table(title=f"{result.version}: {result.model.pass_name.upper()} on dataset "
+    table = Table(title=f"{result.version}: {PASSES[result.model.pass_name].title} on dataset "
                         f"v{result.model.manifest.get('dataset_version')}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
@@ -145,7 +147,7 @@ def _launch_accelerate(repo: Any, pass_name: str, opts: dict[str, Any]) -> None:
     raise typer.Exit(subprocess.call(command))
 
 
-# Both passes take the same options (DPO adds --from); one declaration each, shared.
+# Every pass takes the same options (one that continues another adds --from); declared once.
 _DATASET = typer.Option("latest", "--dataset", help="Dataset version (vN or latest).")
 _MAX_STEPS = typer.Option(None, "--max-steps", help="Train exactly N optimizer steps (default: train.epochs over the data).")
 _FORCE = typer.Option(False, "--force", help="Train even below the dataset threshold.")
@@ -160,54 +162,59 @@ _PRINT_ONLY = typer.Option(False, "--print-only", help="With --launcher accelera
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
-@train_app.command("sft")
-def sft_cmd(
-    ctx: typer.Context,
-    dataset: str = _DATASET,
-    max_steps: Optional[int] = _MAX_STEPS,
-    force: bool = _FORCE,
-    resume: bool = _RESUME,
-    fresh: bool = _FRESH,
-    qlora: Optional[bool] = _QLORA,
-    precision: Optional[str] = _PRECISION,
-    batch_size: Optional[int] = _BATCH_SIZE,
-    max_length: Optional[int] = _MAX_LENGTH,
-    launcher: str = _LAUNCHER,
-    print_only: bool = _PRINT_ONLY,
-    as_json: bool = _JSON,
-) -> None:
-    """SFT: a LoRA adapter on the base model from the dataset's prompt/completion examples."""
-    _run(ctx, "sft", {k: v for k, v in locals().items() if k != "ctx"})
+def _command(spec: TrainingPass) -> Callable[..., None]:
+    """``flow train <name>`` for one registered pass (``--from`` when it continues another)."""
+    if spec.starts_from is None:
+        def command(
+            ctx: typer.Context,
+            dataset: str = _DATASET,
+            max_steps: Optional[int] = _MAX_STEPS,
+            force: bool = _FORCE,
+            resume: bool = _RESUME,
+            fresh: bool = _FRESH,
+            qlora: Optional[bool] = _QLORA,
+            precision: Optional[str] = _PRECISION,
+            batch_size: Optional[int] = _BATCH_SIZE,
+            max_length: Optional[int] = _MAX_LENGTH,
+            launcher: str = _LAUNCHER,
+            print_only: bool = _PRINT_ONLY,
+            as_json: bool = _JSON,
+        ) -> None:
+            _run(ctx, spec.name, {k: v for k, v in locals().items() if k not in ("ctx", "spec")})
+        return command
+
+    def continuing(
+        ctx: typer.Context,
+        parent: Optional[str] = typer.Option(
+            None, "--from", help=f"Start from vN or current (default: the newest {spec.starts_from} version)."),
+        dataset: str = _DATASET,
+        max_steps: Optional[int] = _MAX_STEPS,
+        force: bool = _FORCE,
+        resume: bool = _RESUME,
+        fresh: bool = _FRESH,
+        qlora: Optional[bool] = _QLORA,
+        precision: Optional[str] = _PRECISION,
+        batch_size: Optional[int] = _BATCH_SIZE,
+        max_length: Optional[int] = _MAX_LENGTH,
+        launcher: str = _LAUNCHER,
+        print_only: bool = _PRINT_ONLY,
+        as_json: bool = _JSON,
+    ) -> None:
+        _run(ctx, spec.name, {k: v for k, v in locals().items() if k not in ("ctx", "spec")})
+    return continuing
 
 
-@train_app.command("dpo")
-def dpo_cmd(
-    ctx: typer.Context,
-    parent: Optional[str] = typer.Option(None, "--from", help="Start from vN or current (default: newest SFT)."),
-    dataset: str = _DATASET,
-    max_steps: Optional[int] = _MAX_STEPS,
-    force: bool = _FORCE,
-    resume: bool = _RESUME,
-    fresh: bool = _FRESH,
-    qlora: Optional[bool] = _QLORA,
-    precision: Optional[str] = _PRECISION,
-    batch_size: Optional[int] = _BATCH_SIZE,
-    max_length: Optional[int] = _MAX_LENGTH,
-    launcher: str = _LAUNCHER,
-    print_only: bool = _PRINT_ONLY,
-    as_json: bool = _JSON,
-) -> None:
-    """DPO: continue an SFT adapter on preference pairs (reference: a frozen copy of it)."""
-    _run(ctx, "dpo", {k: v for k, v in locals().items() if k != "ctx"})
+for _spec in passes():
+    train_app.command(_spec.name, help=f"{_spec.title}: {_spec.summary}")(_command(_spec))
 
 
 def entry_main() -> None:
-    """``python -m flowloop.cli.train_entry sft|dpo -C REPO [options]`` (what accelerate launches)."""
+    """``python -m flowloop.cli.train_entry PASS -C REPO [options]`` (what accelerate launches)."""
     from flowloop.cli.main import app
 
     args = sys.argv[1:]
-    if not args or args[0] not in ("sft", "dpo"):
-        err_console.print("usage: python -m flowloop.cli.train_entry sft|dpo -C REPO [flow train options]")
+    if not args or args[0] not in PASSES:
+        err_console.print(f"usage: python -m flowloop.cli.train_entry {'|'.join(PASSES)} -C REPO [flow train options]")
         raise SystemExit(2)
     pass_name, rest = args[0], args[1:]
     front: list[str] = []

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from flowloop.config.schema import USER_ONLY, Settings
 from flowloop.errors import ConfigError
+from flowloop.passes import passes
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -112,6 +113,57 @@ def _without_user_only(file_values: dict[str, Any]) -> tuple[dict[str, Any], tup
     return cleaned, tuple(refused)
 
 
+def deprecated_keys() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Old key -> new key, for every key a pass moved into its ``[train.<name>]`` table.
+
+    The old keys keep working for one release; each use is reported in ``Settings.deprecations``.
+    """
+    return {tuple(old.split(".")): ("train", p.name, new) for p in passes() for old, new in p.deprecated.items()}
+
+
+def _pop(values: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+    node: Any = values
+    for part in path[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    if not isinstance(node, dict) or path[-1] not in node:
+        return False, None
+    value = node.pop(path[-1])
+    return True, value
+
+
+def _put(values: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = values
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return  # a malformed table: validation reports it against the table itself
+    node.setdefault(path[-1], value)  # the new key, when also set, wins
+
+
+def _migrate(values: dict[str, Any], names: dict[tuple[str, ...], str] | None = None) -> list[str]:
+    """Move old keys of ``values`` to their new place; one message per key moved.
+
+    With ``names`` (the variable each setting came
+    from) the variable's name follows the value, so an error still names it.
+    """
+    messages = []
+    for old, new in deprecated_keys().items():
+        found, value = _pop(values, old)
+        if not found:
+            continue
+        _put(values, new, value)
+        if names is not None and old in names:
+            names[new] = names.pop(old)
+            messages.append(f"{names[new]} is deprecated: use FLOW_{'__'.join(new).upper()} "
+                            "(the old name still works in this release)")
+        else:
+            messages.append(f"config.toml: [{'.'.join(old[:-1])}] {old[-1]} is deprecated: use "
+                            f"[{'.'.join(new[:-1])}] {new[-1]} (the old key still works in this release)")
+    return messages
+
+
 def _file_line(path: Path, loc: tuple[str, ...]) -> int | None:
     """Line of ``key =`` under ``[section]`` in the TOML file (best effort, for the message)."""
     import re
@@ -120,7 +172,7 @@ def _file_line(path: Path, loc: tuple[str, ...]) -> int | None:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    section, key = (loc[0], loc[-1]) if len(loc) > 1 else ("", loc[0])
+    section, key = (".".join(loc[:-1]), loc[-1]) if len(loc) > 1 else ("", loc[0])
     current = ""
     for number, line in enumerate(lines, start=1):
         header = re.match(r"\s*\[+\s*([\w.-]+)\s*\]+", line)
@@ -146,7 +198,9 @@ def _config_error(
         if loc[:depth] in env_names and _has(env, loc):
             return ConfigError(f"{env_names[loc[:depth]]}: {message}", field=field,
                                hint="fix or unset that environment variable")
-    line = _file_line(config_path, loc) if config_path is not None else None
+    moved = {new: old for old, new in deprecated_keys().items()}
+    file_loc = next((moved[loc[:d]] + loc[d:] for d in range(len(loc), 0, -1) if loc[:d] in moved), loc)
+    line = _file_line(config_path, file_loc) if config_path is not None else None
     return ConfigError(
         message, path=config_path, line=line, field=field,
         hint=f"fix the key in the TOML file (or override it with FLOW_{field.upper().replace('.', '__')})",
@@ -164,10 +218,12 @@ def load_settings(config_path: Path | None, **overrides: Any) -> Settings:
     file_values = _read_toml(config_path) if config_path is not None else {}
     file_values, refused = _without_user_only(file_values)
     env, env_names = _env_values(dict(os.environ))
+    deprecations = _migrate(file_values) + _migrate(env, env_names)
     merged = _merge(_merge(file_values, env), overrides)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise _config_error(exc, config_path, env, env_names, overrides) from exc
     settings._refused = refused
+    settings._deprecations = tuple(deprecations)
     return settings

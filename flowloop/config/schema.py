@@ -9,35 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, create_model, field_validator
+
+from flowloop.passes import PassSettings, get_pass, passes
+from flowloop.section import Section as _Section
 
 PilrTypeName = Literal["ephemeral", "evergreen", "cumulative"]
-
-
-class _Section(BaseModel):
-    """A table of the config file: unknown keys are errors, so typos never pass silently.
-
-    Numbers are range-checked: a field may declare its bounds (``ge=1``); an integer that
-    declares none must still be at least 0 (or its own negative sentinel default, like
-    ``max_steps = -1``), and no float may be NaN or infinite. So ``FLOW_INDEX__RRF_K=-1`` is an
-    error naming the setting, never a ZeroDivisionError deep inside retrieval.
-    """
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _default_lower_bound(cls, value: Any, info: ValidationInfo) -> Any:
-        if type(value) is not int or info.field_name is None:
-            return value
-        spec = cls.model_fields[info.field_name]
-        if any(isinstance(m, (annotated_types.Ge, annotated_types.Gt)) for m in spec.metadata):
-            return value  # its own bound was checked already
-        floor = min(0, spec.default) if isinstance(spec.default, int) else 0
-        if value < floor:
-            raise ValueError(f"must be at least {floor}, not {value}")
-        return value
 
 
 class ProjectSettings(_Section):
@@ -60,6 +37,45 @@ class PilrSettings(_Section):
         0.25, description="TF-IDF cosine at which cumulative entries count as the same pattern."
     )
     review_min_cluster: int = Field(3, ge=2, description="Recurring entries needed to suggest a promotion.")
+    collapse_ratio: float = Field(
+        0.5, ge=0, le=1,
+        description="`flow pilr supersede` refuses a replacement shorter than this share of the old document's "
+        "words unless --allow-shorter (no context collapse).",
+    )
+    upward_collapse_ratio: float = Field(
+        0.1, ge=0, le=1,
+        description="archive/extract/promote refuse to carry upward less than this share of the source's words "
+        "unless --allow-shorter (a decision is typically 5-27% of a task note).",
+    )
+    helpfulness_prior: float = Field(
+        2.0, gt=0,
+        description="Half the pseudo-tasks of the Beta prior on a document's helpfulness (centred on the base "
+        "rate of all tasks), so one bad task does not condemn a document.",
+    )
+    correction_debit: float = Field(
+        1.0, ge=0, le=1,
+        description="Debit of a task in which a human corrected the agent (a revert or hotfix debits 1).",
+    )
+    helpfulness_weight: float = Field(
+        0.0, ge=0, le=4,
+        description="Exponent of the helpfulness prior in ranking: a candidate's fused score is multiplied by "
+        "(posterior mean / base rate) ** weight; 0 = off (see benchmarks/helpfulness.py for its measured effect).",
+    )
+    misleading_below: float = Field(
+        0.7, ge=0, le=1,
+        description="`flow pilr review` lists a document whose helpfulness mean is below this share of the base rate ..."
+    )
+    misleading_min_failures: int = Field(
+        3, ge=1, description="... and that was injected into at least this many failed tasks: 'possibly misleading'."
+    )
+    stale_weight: float = Field(
+        0.8, ge=0, le=1,
+        description="Ranking multiplier of a document whose sources changed since its `updated` date (1 = off).",
+    )
+    stale_missing_weight: float = Field(
+        0.5, ge=0, le=1,
+        description="Ranking multiplier of a document naming a code symbol that no longer exists anywhere (1 = off).",
+    )
 
 
 class IndexSettings(_Section):
@@ -134,8 +150,6 @@ class SignalsSettings(_Section):
 
 class DatasetSettings(_Section):
     holdout_share: float = Field(0.2, ge=0, lt=1, description="Newest share of tasks held out for evaluation.")
-    sft_threshold: int = Field(50, ge=1, description="Documents needed before SFT trains (seed: ~50).")
-    dpo_threshold: int = Field(200, ge=1, description="Preference pairs needed before DPO trains (seed: ~200).")
     near_dup_threshold: float = Field(0.9, description="Similarity above which examples are near-duplicates.")
     context_budget: int = Field(600, ge=1, description="Token budget of the context pack placed in training prompts.")
     curate_url: str = Field("", description="OpenAI-compatible URL for `--curate agentic` (empty: the specialist).")
@@ -149,7 +163,9 @@ class DatasetSettings(_Section):
     error_rate_threshold: float = Field(0.05, description="Outcome weighting: a post-deploy error rate above this is bad (x0.6).")
 
 
-class TrainSettings(_Section):
+class TrainBase(_Section):
+    """What every training pass shares; each pass adds its own ``[train.<name>]`` table."""
+
     base_model: str = Field(
         "smollm2", description="'smollm2' (packaged SmolLM2-135M-Instruct), an HF id or a local path."
     )
@@ -160,9 +176,6 @@ class TrainSettings(_Section):
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         description="Module names LoRA adapts.",
     )
-    learning_rate: float = Field(2e-4, description="SFT learning rate.")
-    dpo_learning_rate: float = Field(5e-5, description="DPO learning rate.")
-    dpo_beta: float = Field(0.1, description="DPO beta.")
     epochs: float = Field(1.0, description="Epochs when max_steps is not set.")
     max_steps: int = Field(-1, ge=-1, description="Optimizer steps of a run (-1: train.epochs over the data).")
     max_length: int = Field(512, ge=16, description="Maximum tokens per example.")
@@ -195,6 +208,22 @@ class TrainSettings(_Section):
     weighting: Literal["duplicate", "none"] = Field(
         "duplicate", description="How example weights act: 'duplicate' resamples by weight; 'none' ignores them."
     )
+
+
+    def pass_table(self, name: str) -> PassSettings:
+        """The ``[train.<name>]`` table of pass ``name``."""
+        return getattr(self, get_pass(name).name)
+
+
+# One ``[train.<name>]`` table per registered pass, gathered from the registry so that adding a
+# pass never edits this file.
+TrainSettings: type[TrainBase] = create_model(
+    "TrainSettings",
+    __base__=TrainBase,
+    __module__=__name__,
+    **{p.name: (p.settings, Field(default_factory=p.settings, description=f"[train.{p.name}]: {p.summary}"))
+       for p in passes()},
+)
 
 
 class InferenceSettings(_Section):
@@ -242,10 +271,6 @@ class RenderSettings(_Section):
 
 
 class LoopSettings(_Section):
-    min_new_sft_examples: int = Field(10, description="New SFT examples needed before SFT retrains.")
-    min_new_dpo_pairs: int = Field(20, description="New DPO pairs needed before DPO retrains.")
-    sft_max_steps: int = Field(60, description="Step cap for SFT inside `flow loop` (fewer when train.epochs over the data takes fewer).")
-    dpo_max_steps: int = Field(30, description="Step cap for DPO inside `flow loop` (fewer when train.epochs over the data takes fewer).")
     eval_max_examples: int = Field(
         40, description="Cap per eval suite inside `flow loop` (keeps a scheduled run short; 0 = eval.max_examples)."
     )
@@ -274,6 +299,8 @@ class Settings(_Section):
 
     # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).
     _refused: tuple[str, ...] = PrivateAttr(default=())
+    # Old keys that still worked this time, each with the message that names its new home.
+    _deprecations: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("database_url")
     @classmethod
@@ -290,6 +317,11 @@ class Settings(_Section):
     def refused_from_file(self) -> tuple[str, ...]:
         """Dotted names of user-only settings that config.toml tried to set (and was ignored)."""
         return self._refused
+
+    @property
+    def deprecations(self) -> tuple[str, ...]:
+        """One message per old key that was read under its new name (see ``load.DEPRECATED``)."""
+        return self._deprecations
 
 
 # Settings a file that arrives through a pull request must not choose: they decide where the

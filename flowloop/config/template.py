@@ -22,9 +22,15 @@ relevance_floor = 0.25
 
 [dataset]
 holdout_share = 0.2
-sft_threshold = 50
-dpo_threshold = 200
 
 [train]
 base_model = "smollm2"
+
+# One table per training pass (`flow train --help` lists them): its threshold, how much new
+# data retrains it in `flow loop`, its step cap and time budget there, and its own knobs.
+[train.sft]
+threshold = 50
+
+[train.dpo]
+threshold = 200
 """

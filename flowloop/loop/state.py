@@ -20,9 +20,6 @@ from flowloop.atomic import atomic_write_text
 from flowloop.errors import FlowError
 from flowloop.repo import FlowRepo
 
-STAGES = ("collect", "dataset", "train_sft", "train_dpo", "evaluate", "promote", "report")
-
-
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 

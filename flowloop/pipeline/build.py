@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any, Callable
 
 from flowloop.errors import DatasetError
+from flowloop.passes import passes
 from flowloop.pilr.model import PilrType
 from flowloop.pipeline import prompts
 from flowloop.pipeline.behavior import signal_examples
@@ -27,7 +28,7 @@ from flowloop.pipeline.selection import select_examples
 from flowloop.pipeline.similar import TaskHistory
 from flowloop.pipeline.split import Split, time_split
 from flowloop.pipeline.templates import document_examples, section_examples
-from flowloop.pipeline.thresholds import COUNTERS
+from flowloop.pipeline.thresholds import counts as threshold_counts
 from flowloop.repo import FlowRepo
 from flowloop.scrub import scrub_value
 from flowloop.types import Message, Progress
@@ -88,14 +89,14 @@ def _counts(
     pilr_types = {d.id: d.type.value for d in inputs.pilrs}
     event_kinds = {e.id: e.kind for e in inputs.events}
     by_source: Counter[str] = Counter()
-    by_kind: dict[str, Counter[str]] = {"sft": Counter(), "dpo": Counter()}
+    by_kind: dict[str, Counter[str]] = {p.name: Counter() for p in passes()}
     for example in train + heldout:
         by_source[_source_group(example.source, pilr_types, event_kinds)] += 1
         by_kind[example.pass_][example.kind] += 1
     return {
         "by_source": dict(sorted(by_source.items())),
         "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
-        **{field: count(train) for field, count in COUNTERS.items()},
+        **threshold_counts(train),
         "drafts": len(drafts),
         "removed": removed,
         "inputs": {
@@ -120,10 +121,8 @@ def assemble_files(
     planning = [w.eval_row() for w in inputs.work if w.files and not w.reverted and split.task_heldout(w.task, w.time)]
     validation = {i.id: i for i in items if split.item_heldout(i)}
     content = {
-        "sft_train": _rows([e for e in train if e.pass_ == "sft"]),
-        "sft_heldout": _rows([e for e in heldout if e.pass_ == "sft"]),
-        "dpo_train": _rows([e for e in train if e.pass_ == "dpo"]),
-        "dpo_heldout": _rows([e for e in heldout if e.pass_ == "dpo"]),
+        **{p.train_file: _rows([e for e in train if e.pass_ == p.name]) for p in passes()},
+        **{p.heldout_file: _rows([e for e in heldout if e.pass_ == p.name]) for p in passes()},
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
         "eval_validation": [validation[k].row() for k in sorted(validation)],
         "sft_drafts": _rows(drafts),
@@ -191,7 +190,7 @@ def build_dataset(
     counts["files"] = file_counts
     fields: dict[str, Any] = {
         "counts": counts,
-        "thresholds": {"sft": settings.dataset.sft_threshold, "dpo": settings.dataset.dpo_threshold},
+        "thresholds": {p.name: p.threshold(settings) for p in passes()},
         "split": split.manifest(),
         "files": {name: filename for name, filename in FILE_NAMES.items() if filename in files},
         "curate": curate,

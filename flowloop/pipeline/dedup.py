@@ -48,9 +48,7 @@ def _fields(example: Example) -> list[str]:
     long prompt and the chosen answer but differ in the rejected option, and a violation and
     its compliant twin share a long context but answer oppositely. Neither is a duplicate.
     """
-    if example.pass_ == "sft":
-        return [_normal(example.key), _normal(example.completion)]
-    return [_normal(example.key), _normal(example.chosen), _normal(example.rejected)]
+    return [_normal(example.key), *(_normal(text) for _, text in example.answers())]
 
 
 def _near_duplicates(columns: list[list[str]], cutoff: float) -> set[int]:

@@ -24,15 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from flowloop.atomic import atomic_write_bytes, atomic_write_text
 from flowloop.errors import DatasetError
+from flowloop.passes import passes
 from flowloop.repo import FlowRepo
 
 MANIFEST = "manifest.json"
 _VERSION_DIR = re.compile(r"^v(\d+)$")
+# Each pass's training and held-out rows (named by its record), then the evaluation files.
 FILE_NAMES = {
-    "sft_train": "sft_train.jsonl",
-    "sft_heldout": "sft_heldout.jsonl",
-    "dpo_train": "dpo_train.jsonl",
-    "dpo_heldout": "dpo_heldout.jsonl",
+    **{key: f"{key}.jsonl" for p in passes() for key in (p.train_file, p.heldout_file)},
     "eval_planning": "eval_planning.jsonl",
     "eval_validation": "eval_validation.jsonl",
     "sft_drafts": "sft_drafts.jsonl",

@@ -15,10 +15,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flowloop.passes import get_pass, passes
 from flowloop.scrub import scrub, scrub_value
 from flowloop.types import Message
 
-Pass = Literal["sft", "dpo"]
+Pass = str  # a name in flowloop.passes.registry
 
 
 def stable_hash(*parts: Any, length: int = 16) -> str:
@@ -86,20 +87,28 @@ class Example:
         self.rejected = scrub(self.rejected)
         return self
 
+    def answers(self) -> list[tuple[str, str]]:
+        """``(field, text)`` of each answer column of the example's pass: the completion, or
+        the chosen and the rejected side of a pair (the pass record names them)."""
+        return [(name, getattr(self, name)) for name in get_pass(self.pass_).fields[1:]]
+
+    @property
+    def answer(self) -> str:
+        """What the model should write: the completion, or the chosen side of a pair."""
+        return self.answers()[0][1]
+
+    def set_answer(self, text: str) -> None:
+        setattr(self, get_pass(self.pass_).completion_field, text)
+
     def answer_text(self) -> str:
         """What the example teaches, for near-duplicate detection."""
-        if self.pass_ == "sft":
-            return self.completion
-        return f"{self.chosen}\n<rejected>\n{self.rejected}"
+        return "\n<rejected>\n".join(text for _, text in self.answers())
 
     def row(self) -> dict[str, Any]:
         """The JSONL row of contract 3 (drafts carry ``draft: true`` in their own file)."""
         row: dict[str, Any] = {"id": self.id, "prompt": self.prompt}
-        if self.pass_ == "sft":
-            row["completion"] = [{"role": "assistant", "content": self.completion}]
-        else:
-            row["chosen"] = [{"role": "assistant", "content": self.chosen}]
-            row["rejected"] = [{"role": "assistant", "content": self.rejected}]
+        for name, text in self.answers():
+            row[name] = [{"role": "assistant", "content": text}]
         row.update(
             kind=self.kind,
             source=self.source,
@@ -114,16 +123,17 @@ class Example:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Example":
         """Rebuild an example from its JSONL row (review reads the latest build this way)."""
-        is_sft = "completion" in row
+        spec = next(p for p in passes() if all(name in row for name in p.fields))
+        texts = {name: row[name][0]["content"] for name in spec.fields[1:]}
         return cls(
-            pass_="sft" if is_sft else "dpo",
+            pass_=spec.name,
             kind=row["kind"],
             source=row["source"],
             prompt=row["prompt"],
             key=row.get("key") or next((m["content"] for m in reversed(row["prompt"]) if m["role"] == "user"), ""),
-            completion=row["completion"][0]["content"] if is_sft else "",
-            chosen="" if is_sft else row["chosen"][0]["content"],
-            rejected="" if is_sft else row["rejected"][0]["content"],
+            completion=texts.get("completion", ""),
+            chosen=texts.get("chosen", ""),
+            rejected=texts.get("rejected", ""),
             task=row.get("task"),
             time=parse_iso(row.get("time")),
             weight=float(row.get("weight", 1.0)),

@@ -137,10 +137,7 @@ def record_decisions(repo: FlowRepo, decisions: Iterable[ReviewDecision]) -> int
 def edited(example: Example, text: str) -> Example:
     """``example`` with a reviewer's text as its answer (the completion, or the chosen side)."""
     text = scrub(text.strip())
-    if example.pass_ == "sft":
-        example.completion = text
-    else:
-        example.chosen = text
+    example.set_answer(text)
     example.reviewed = "edit"
     return example
 

@@ -22,13 +22,12 @@ class SignalStats:
     passes: dict[str, Readiness]
     pilr_problems: int
 
-    @property
-    def sft(self) -> Readiness:
-        return self.passes["sft"]
-
-    @property
-    def dpo(self) -> Readiness:
-        return self.passes["dpo"]
+    def __getattr__(self, name: str) -> Readiness:
+        # ``stats.sft``: one attribute per registered pass, without naming any here
+        passes = self.__dict__.get("passes", {})
+        if name in passes:
+            return passes[name]
+        raise AttributeError(name)
 
     @property
     def weeks(self) -> tuple[str, str] | None:

@@ -1,6 +1,6 @@
 """Dataset counts against the seed's thresholds: is there enough data to train each pass?
 
-The counting rules live in ``thresholds.py`` (one function per pass); the build records them in
+The counting rules are part of each pass's record (``flowloop.passes.registry``); the build records them in
 the manifest and ``check_threshold`` reads them back, which the trainer and the loop ask before
 starting a pass.
 """
@@ -13,15 +13,16 @@ from typing import Any
 from flowloop.pipeline.manifest import DatasetManifest, load_manifest
 from flowloop.repo import FlowRepo
 
-from flowloop.pipeline.thresholds import PASSES, pass_threshold, readiness_of
+from flowloop.passes import get_pass, passes
+from flowloop.pipeline.thresholds import readiness_of
 
 
 def check_threshold(manifest: DatasetManifest, pass_name: str, threshold: int | None = None) -> tuple[int, int, bool]:
-    """``(count, threshold, ok)`` for ``pass_name`` ``"sft"`` or ``"dpo"``.
+    """``(count, threshold, ok)`` of ``pass_name`` (a registered pass) in ``manifest``.
 
     ``threshold`` overrides the one recorded at build time (e.g. the current settings).
     """
-    count = int(manifest.counts.get(pass_threshold(pass_name).field, 0))
+    count = int(manifest.counts.get(get_pass(pass_name).count_field, 0))
     limit = int(threshold if threshold is not None else manifest.thresholds.get(pass_name, 0))
     return count, limit, count >= limit
 
@@ -57,10 +58,10 @@ def dataset_stats(repo: FlowRepo, version: int | str = "latest") -> DatasetStats
     """Counts by source and kind and each pass against its threshold (current settings)."""
     manifest = load_manifest(repo, version)
     thresholds = {}
-    for pass_name, spec in PASSES.items():
-        count, limit, ok = check_threshold(manifest, pass_name, spec.threshold(repo.settings))
-        ready = readiness_of(pass_name, count, limit)
-        thresholds[pass_name] = {"count": count, "threshold": limit, "ok": ok, "unit": spec.unit, "next": ready.next_step}
+    for spec in passes():
+        count, limit, ok = check_threshold(manifest, spec.name, spec.threshold(repo.settings))
+        ready = readiness_of(spec.name, count, limit)
+        thresholds[spec.name] = {"count": count, "threshold": limit, "ok": ok, "unit": spec.unit, "next": ready.next_step}
     return DatasetStats(
         version=manifest.version,
         path=str(manifest.path),

@@ -1,109 +1,33 @@
 """The training thresholds, counted one way for every caller.
 
-Each pass has one counting rule, a function over the *training* examples (held-out tasks,
-rejected, duplicate and reverted examples excluded):
-
-- SFT counts the distinct evergreen and cumulative documents (PILRs and documentation
-  ``[[sources]]`` of those types) that contributed at least one training example (seed: ~50);
-- DPO counts training pairs (seed: ~200).
+Each pass's counting rule is part of its record in :mod:`flowloop.passes.registry`, a function
+over the *training* examples (held-out tasks, rejected, duplicate and reverted examples
+excluded): SFT counts the distinct evergreen and cumulative documents behind its examples
+(seed: ~50), DPO its pairs (seed: ~200).
 
 ``dataset build`` records these counts in the manifest; ``readiness`` computes the same counts
 from the current inputs without building (no retrieval, no files written), for ``flow signal
 stats`` and the report before any dataset exists. ``flow dataset stats``, ``flow train`` and
-``flow loop`` read the manifest through ``check_threshold``. Each pass is one ``PassThreshold``
-record, so a registry of training passes can carry it as it is.
+``flow loop`` read the manifest through ``check_threshold``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable
 
+from flowloop.passes import Readiness, get_pass, passes
 from flowloop.pipeline.records import Example
 from flowloop.repo import FlowRepo
 
 
-def sft_documents(train: Iterable[Example]) -> int:
-    """Distinct evergreen/cumulative documents behind at least one SFT training example."""
-    return len({doc for e in train if e.pass_ == "sft" for doc in e.documents})
-
-
-def dpo_pairs(train: Iterable[Example]) -> int:
-    """DPO training pairs."""
-    return sum(1 for e in train if e.pass_ == "dpo")
-
-
-@dataclass(frozen=True)
-class PassThreshold:
-    """What one pass counts, where the count lives in a manifest, and how to get more."""
-
-    name: str
-    field: str  # key in the manifest's ``counts``
-    unit: str
-    count: Callable[[Iterable[Example]], int]
-    setting: str  # ``[dataset]`` key holding the threshold
-    more: str  # what to do when below the threshold
-
-    def threshold(self, settings: Any) -> int:
-        return int(getattr(settings.dataset, self.setting))
-
-
-PASSES: dict[str, PassThreshold] = {
-    "sft": PassThreshold(
-        "sft", "sft_documents", "documents", sft_documents, "sft_threshold",
-        "write evergreen or cumulative PILRs with sections (`flow pilr new --type evergreen`), "
-        "add documentation as evergreen [[sources]] in .flow/config.toml, or lower dataset.sft_threshold",
-    ),
-    "dpo": PassThreshold(
-        "dpo", "dpo_pairs", "pairs", dpo_pairs, "dpo_threshold",
-        "record preferences and corrections (`flow signal prefer`, `flow signal correct`, "
-        "or the agent hooks: `flow hooks install claude-code`), or lower dataset.dpo_threshold",
-    ),
-}
-COUNTERS: dict[str, Callable[[Iterable[Example]], int]] = {p.field: p.count for p in PASSES.values()}
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """One pass's count against its threshold."""
-
-    name: str
-    unit: str
-    have: int
-    threshold: int
-    more: str
-
-    @property
-    def ready(self) -> bool:
-        return self.have >= self.threshold
-
-    @property
-    def share(self) -> float:
-        return 1.0 if self.threshold <= 0 else min(1.0, self.have / self.threshold)
-
-    @property
-    def next_step(self) -> str:
-        """What to do next: nothing to add when ready, else how to get the missing data."""
-        if self.ready:
-            return f"ready: `flow train {self.name}` or `flow loop`"
-        missing = self.threshold - self.have
-        return f"needs {missing} more {self.unit if missing != 1 else self.unit[:-1]}: {self.more}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"have": self.have, "threshold": self.threshold, "ready": self.ready, "unit": self.unit,
-                "next": self.next_step}
-
-
-def pass_threshold(name: str) -> PassThreshold:
-    from flowloop.errors import DatasetError
-
-    if name not in PASSES:
-        raise DatasetError(f"unknown training pass {name!r}", hint=f"use one of {', '.join(PASSES)}")
-    return PASSES[name]
+def counts(train: Iterable[Example]) -> dict[str, int]:
+    """Each pass's threshold count over ``train``, keyed as a manifest's ``counts`` are."""
+    examples = list(train)
+    return {p.count_field: p.count(examples) for p in passes()}
 
 
 def readiness_of(name: str, have: int, threshold: int) -> Readiness:
-    spec = pass_threshold(name)
+    spec = get_pass(name)
     return Readiness(spec.name, spec.unit, have, threshold, spec.more)
 
 
@@ -127,4 +51,4 @@ def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     kept = select_examples(repo, inputs, examples).kept
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
     train = [e for e in kept if not split.example_heldout(e)]
-    return {name: readiness_of(name, spec.count(train), spec.threshold(settings)) for name, spec in PASSES.items()}
+    return {p.name: readiness_of(p.name, p.count(train), p.threshold(settings)) for p in passes()}

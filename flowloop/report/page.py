@@ -7,7 +7,9 @@ no scripts, no network). Charts:
    model alone and the retrieval-only baseline);
 2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
 3. signals collected against the training thresholds, and signals by kind;
-4. retrieval usage: retrieval events per ISO week.
+4. retrieval usage: retrieval events per ISO week;
+5. knowledge health: each document's helpfulness from outcomes (posterior mean, tasks behind
+   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading.
 
 The last loop run is shown from the state its caller passes in (``flow loop`` its own run,
 ``flow report`` the saved one): the loop writes this page as its last stage, so the page may not
@@ -28,6 +30,7 @@ from flowloop.errors import DatasetError
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
+from flowloop.report.headline import headline
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -52,6 +55,9 @@ class ReportData:
     dataset: str = ""
     current: str | None = None
     loop: dict[str, Any] = field(default_factory=dict)
+    tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
+    helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
+    misleading: set[str] = field(default_factory=set)
 
 
 def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportData:
@@ -60,7 +66,16 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
     from flowloop.signals.store import open_store
 
     out = ReportData(results=all_results(repo))
-    out.pilrs = [(doc.type.value, doc.meta.created) for doc in PilrStore(repo).scan().documents]
+    documents = PilrStore(repo).scan().documents
+    out.pilrs = [(doc.type.value, doc.meta.created) for doc in documents]
+    from flowloop.pilr.helpfulness import compute
+
+    helpful = compute(repo)
+    pilr = repo.settings.pilr
+    titles = {doc.id: doc.title for doc in documents}
+    out.helpfulness = sorted(((i, titles.get(i, ""), h) for i, h in helpful.items() if h.tasks),
+                             key=lambda row: (row[2].mean, row[0]))
+    out.misleading = {i for i, _, h in out.helpfulness if h.misleading(pilr.misleading_below, pilr.misleading_min_failures)}
     with open_store(repo) as store:
         stats = store.stats()
     out.by_kind, out.by_week = dict(stats.by_kind), dict(stats.by_week)
@@ -72,15 +87,17 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
         out.counts = {k: int(v) for k, v in manifest.counts.items() if isinstance(v, int | float)}
         out.thresholds = {k: int(v) for k, v in manifest.thresholds.items()}
     except DatasetError:  # no dataset yet: the same counts, from the current inputs
-        from flowloop.pipeline.thresholds import PASSES, readiness
+        from flowloop.passes import get_pass
+        from flowloop.pipeline.thresholds import readiness
 
         ready = readiness(repo)
-        out.counts = {PASSES[name].field: r.have for name, r in ready.items()}
+        out.counts = {get_pass(name).count_field: r.have for name, r in ready.items()}
         out.thresholds = {name: r.threshold for name, r in ready.items()}
     from flowloop.evaluate.lineage import current_version
 
     out.current = current_version(repo)
     out.loop = dict(loop_run or {})
+    out.tolerance = repo.settings.eval.tolerance
     return out
 
 
@@ -145,11 +162,13 @@ def knowledge_chart(pilrs: list[tuple[str, dt.date]]) -> str:
 
 
 def threshold_chart(data: ReportData) -> str:
-    sft, dpo = data.counts.get("sft_documents", 0), data.counts.get("dpo_pairs", 0)
-    labels = ["SFT documents", "DPO pairs"]
+    from flowloop.passes import passes
+
+    shown = passes()
+    labels = [f"{p.title} {p.unit}" for p in shown]
     series = [
-        svg.Series("collected", [float(sft), float(dpo)]),
-        svg.Series("threshold", [float(data.thresholds.get("sft", 0)), float(data.thresholds.get("dpo", 0))]),
+        svg.Series("collected", [float(data.counts.get(p.count_field, 0)) for p in shown]),
+        svg.Series("threshold", [float(data.thresholds.get(p.name, 0)) for p in shown]),
     ]
     built = f"dataset {data.dataset}" if data.dataset else "no dataset built: counted from the current inputs"
     title = f"Training data against thresholds ({built})"
@@ -199,25 +218,42 @@ def _planning_table(results: list[EvalResult]) -> str:
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 
-def threshold_steps(data: ReportData) -> str:
+def helpfulness_table(data: ReportData, limit: int = 20) -> str:
+    """The least helpful documents by outcome (posterior mean and the tasks behind it)."""
+    rows = []
+    for doc_id, title, h in data.helpfulness[:limit]:
+        mark = " (review: possibly misleading)" if doc_id in data.misleading else ""
+        rows.append(f"<tr><td>{escape(doc_id)}{escape(mark)}</td><td>{escape(title)}</td><td>{h.mean:.2f} ± {h.sd:.2f}</td>"
+                    f"<td>{h.tasks}</td><td>{h.successes:g} / {h.failures:g}</td></tr>")
+    if not rows:
+        return ""
+    head = "<tr><th>document</th><th>title</th><th>helpfulness</th><th>tasks</th><th>credit / debit</th></tr>"
+    return (f"<table><caption>Knowledge helpfulness from task outcomes (least helpful first; "
+            f"{len(data.helpfulness)} documents with evidence)</caption>{head}{''.join(rows)}</table>")
+
+
+def missing_data(data: ReportData) -> list[str]:
     """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
-    from flowloop.pipeline.thresholds import PASSES, readiness_of
+    from flowloop.passes import passes
+    from flowloop.pipeline.thresholds import readiness_of
 
     items = []
-    for name, spec in PASSES.items():
-        if name not in data.thresholds:
+    for spec in passes():
+        if spec.name not in data.thresholds:
             continue
-        ready = readiness_of(name, int(data.counts.get(spec.field, 0)), data.thresholds[name])
+        ready = readiness_of(spec.name, int(data.counts.get(spec.count_field, 0)), data.thresholds[spec.name])
         if not ready.ready:
-            items.append(f"<li>{escape(name.upper())}: {escape(ready.next_step)}</li>")
-    return f"<ul class=\"next-steps\">{''.join(items)}</ul>" if items else ""
+            items.append(f"{spec.title}: {ready.next_step}")
+    return items
+
+
+def threshold_steps(data: ReportData) -> str:
+    items = "".join(f"<li>{escape(item)}</li>" for item in missing_data(data))
+    return f"<ul class=\"next-steps\">{items}</ul>" if items else ""
 
 
 def render(data: ReportData, generated: str) -> str:
-    loop = data.loop
-    loop_line = ""
-    if loop:
-        loop_line = f"<p>Last <code>flow loop</code>: {escape(str(loop.get('started_at', '')))} — {escape(str(loop.get('status', '')))}</p>"
+    loop_line = headline(data.loop, missing_data(data), data.tolerance)
     charts = [*suite_charts(data.results), knowledge_chart(data.pilrs), threshold_chart(data),
               kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
     body = "\n".join(f'<figure>{c}</figure>' for c in charts)
@@ -227,13 +263,15 @@ def render(data: ReportData, generated: str) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #111827; }}
 figure {{ margin: 12px 0; }} table {{ border-collapse: collapse; margin: 12px 0; font-size: 13px; }}
 td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} caption {{ text-align: left; font-weight: 600; }}
+.warning {{ color: #b45309; font-weight: 600; }} #headline {{ border-left: 4px solid #2563eb; padding-left: 12px; }}
 </style></head><body>
 <h1>flowloop report</h1>
 <p>Generated {escape(generated)}. Current specialist: <b>{escape(data.current or 'none (base model)')}</b>.
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
-{threshold_steps(data)}
+{"" if data.loop else threshold_steps(data)}
+{helpfulness_table(data)}
 {body}
 </body></html>
 """

@@ -37,7 +37,18 @@ def _y_max(series: Sequence[Series], floor: float | None, thresholds: Sequence[t
     top = max(values, default=0.0)
     if floor is not None:
         top = max(top, floor)
-    return top if top > 0 else 1.0
+    return nice_top(top) if top > 0 else 1.0
+
+
+def nice_top(top: float, ticks: int = 4) -> float:
+    """The smallest ``ticks`` x (1, 2, 2.5 or 5 x 10^k) at or above ``top``: every grid line
+    then falls on a round number (3711.4 becomes 4000, with lines at 1000, 2000, ...)."""
+    import math
+
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    return step * ticks
 
 
 class _Frame:
@@ -150,7 +161,7 @@ def bar_chart(
     y_label: str = "",
 ) -> str:
     """Grouped bars per category; each threshold is a dashed horizontal line with its label."""
-    frame = _Frame(chart_id, title, labels, _y_max(series, None, thresholds) * 1.1, y_label, len(series))
+    frame = _Frame(chart_id, title, labels, _y_max(series, None, thresholds), y_label, len(series))
     slot = frame.plot_w / max(len(labels), 1)
     bar_w = max(2.0, slot * 0.8 / max(len(series), 1))
     base_y = frame.y(0)

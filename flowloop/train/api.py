@@ -1,22 +1,23 @@
 """The trainer's public API: one call per pass, used by `flow train`, `flow loop` and scripts.
 
-``train(repo, "sft" | "dpo", ...)`` applies the per-call overrides (``max_steps``, ``qlora``,
-...) to a copy of the repository's ``[train]`` settings and runs that pass (see ``sft.py`` and
-``dpo.py``); the result names the registered version (``result.version == "v3"``).
+``train(repo, name, ...)`` looks the pass up in :mod:`flowloop.passes.registry`, applies the
+per-call overrides (``max_steps``, ``qlora``, ...) to a copy of the repository's ``[train]``
+settings and calls the pass's runner; the result names the registered version
+(``result.version == "v3"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
+from flowloop.passes import TrainingPass, get_pass
 from flowloop.repo import FlowRepo
 from flowloop.train.types import LogSink, Notify, TrainResult
 from flowloop.types import Progress
-
-PASSES = ("sft", "dpo")
 
 
 def train_settings(repo: FlowRepo, **overrides: Any) -> TrainSettings:
@@ -27,6 +28,16 @@ def train_settings(repo: FlowRepo, **overrides: Any) -> TrainSettings:
     if unknown:
         raise TrainingError(f"unknown training setting(s): {', '.join(sorted(unknown))}", field="train")
     return TrainSettings.model_validate({**base.model_dump(), **update})
+
+
+def runner(spec: TrainingPass) -> Callable[..., TrainResult]:
+    """The function that trains ``spec`` (its record names it as ``module:function``)."""
+    module, _, name = spec.runner.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise TrainingError(f"the runner of pass {spec.name!r} cannot be loaded: {spec.runner}",
+                            hint="check the pass's entry in flowloop/passes/registry.py") from exc
 
 
 def train(
@@ -44,22 +55,13 @@ def train(
     notify: Notify | None = None,
     callbacks: Sequence[Any] = (),
 ) -> TrainResult:
-    """Run one pass. ``parent`` (DPO only): the version to start from (default: newest SFT)."""
-    if pass_name not in PASSES:
-        raise TrainingError(f"unknown training pass {pass_name!r}", hint="use 'sft' or 'dpo'")
+    """Run one pass. ``parent``: the version to start from, for a pass that continues another
+    (default: the newest version of that pass)."""
+    spec = get_pass(pass_name)
     if max_steps is not None and max_steps < 1:
         raise TrainingError(f"--max-steps must be at least 1, not {max_steps}", field="max_steps")
     chosen = settings or repo.settings.train
     if max_steps is not None:
         chosen = chosen.model_copy(update={"max_steps": max_steps})
-    common = dict(settings=chosen, dataset=dataset, force=force, resume=resume, progress=progress,
-                  on_log=on_log, notify=notify, callbacks=callbacks)
-    if pass_name == "sft":
-        if parent is not None:
-            raise TrainingError("SFT always starts from the base model", field="parent", hint="drop --from")
-        from flowloop.train.sft import train_sft
-
-        return train_sft(repo, **common)
-    from flowloop.train.dpo import train_dpo
-
-    return train_dpo(repo, parent=parent, **common)
+    return runner(spec)(repo, settings=chosen, dataset=dataset, parent=parent, force=force, resume=resume,
+                        progress=progress, on_log=on_log, notify=notify, callbacks=callbacks)

@@ -1,7 +1,7 @@
-"""What SFT and DPO share: loading the model, LoRA, trainer arguments, running and registering.
+"""What the generative passes share: loading the model, LoRA, trainer arguments, running and
+registering.
 
-``sft.py`` and ``dpo.py`` each read top to bottom (check hardware, read data, open the run,
-load the model, build the TRL config and trainer, run); the pieces they both need live here so
+``skeleton.py`` runs the preamble of every pass in order with these pieces; they live here so
 the two passes cannot drift apart: the same precision/QLoRA choices, the same checkpointing
 (every ``save_steps`` into the run folder), the same interrupt handling (the run is marked
 interrupted, the error says how to resume), the same time budget (``train.max_minutes``: a run
@@ -143,6 +143,7 @@ def run_and_register(
     base_path: Path,
     parent: str | None,
     extra: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train (resuming from the run's checkpoint), save the adapter, register it as a version."""
     import torch
@@ -195,7 +196,7 @@ def run_and_register(
             "base_model_path": str(base_path),
             "dataset_version": data.dataset_version,
             "dataset_hash": data.dataset_hash,
-            "settings": train.model_dump(),
+            "settings": settings if settings is not None else train.model_dump(),
             "hardware": hardware.to_dict(),
             "metrics": metrics,
             "data": data_info,

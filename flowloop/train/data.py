@@ -1,8 +1,8 @@
 """The training rows of one pass, read from a dataset version and checked before any model loads.
 
-Reads ``sft_train.jsonl`` (``prompt`` + ``completion``) or ``dpo_train.jsonl`` (``prompt`` +
-``chosen`` + ``rejected``) of a version built by the dataset pipeline (contract 3), refuses a
-pass below its threshold unless forced, validates every row (file, line and field in the
+Reads a pass's training file of a version built by the dataset pipeline (contract 3; the pass
+record names the file and the fields a row has: SFT's ``prompt`` + ``completion``, DPO's
+``prompt`` + ``chosen`` + ``rejected``), refuses a pass below its threshold unless forced, validates every row (file, line and field in the
 error), and applies example weights.
 
 Why weights act by duplication: TRL computes the SFT loss through a fused LM head and DPO's
@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from flowloop.errors import DatasetError
+from flowloop.passes import get_pass
 from flowloop.repo import FlowRepo
 
 MAX_COPIES = 4
-FILES = {"sft": "sft_train", "dpo": "dpo_train"}
-FIELDS = {"sft": ("prompt", "completion"), "dpo": ("prompt", "chosen", "rejected")}
-UNITS = {"sft": "documents", "dpo": "preference pairs"}
 
 
 @dataclass
@@ -55,31 +53,28 @@ def load_training_data(
     seed: int = 42,
     weighting: str = "duplicate",
 ) -> TrainingData:
-    """The rows of ``pass_name`` (``"sft"`` or ``"dpo"``); refuses below threshold unless ``force``."""
+    """The rows of pass ``pass_name``; refuses below threshold unless ``force``."""
     from flowloop.pipeline.api import check_threshold, load_manifest
 
-    if pass_name not in FILES:
-        raise DatasetError(f"unknown training pass {pass_name!r}", hint="use 'sft' or 'dpo'")
+    spec = get_pass(pass_name)
     manifest = load_manifest(repo, dataset)
-    settings = repo.settings.dataset
-    current = settings.sft_threshold if pass_name == "sft" else settings.dpo_threshold
-    count, threshold, ok = check_threshold(manifest, pass_name, current)
+    count, threshold, ok = check_threshold(manifest, pass_name, spec.threshold(repo.settings))
     if not ok and not force:
         raise DatasetError(
-            f"{pass_name.upper()} needs {threshold} {UNITS[pass_name]} and dataset v{manifest.version} has {count}",
+            f"{spec.title} needs {threshold} {spec.unit} and dataset v{manifest.version} has {count}",
             path=manifest.path,
-            hint=f"collect more and rebuild (`flow dataset build`), lower dataset.{pass_name}_threshold, "
+            hint=f"collect more and rebuild (`flow dataset build`), lower train.{spec.name}.threshold, "
             "or pass --force to train anyway",
         )
-    path = manifest.file(FILES[pass_name])
+    path = manifest.file(spec.train_file)
     rows = read_examples(path, pass_name)
     if not rows:
-        raise DatasetError(f"no {pass_name.upper()} training examples", path=path,
+        raise DatasetError(f"no {spec.title} training examples", path=path,
                            hint="run `flow dataset build` after adding PILRs or signals")
     weighted = expand_by_weight(rows, seed) if weighting == "duplicate" else rows
     if not weighted:
         raise DatasetError("every example has weight 0", path=path, hint="check the outcome weighting")
-    keep = FIELDS[pass_name]
+    keep = spec.fields
     return TrainingData(
         pass_name=pass_name,
         dataset_version=manifest.version,
@@ -118,7 +113,7 @@ def read_examples(path: Path, pass_name: str) -> list[dict[str, Any]]:
 
 
 def _check_row(row: dict[str, Any], pass_name: str, path: Path, line: int) -> None:
-    for name in FIELDS[pass_name]:
+    for name in get_pass(pass_name).fields:
         messages = row.get(name)
         if not isinstance(messages, list) or not messages:
             raise DatasetError("missing or empty list of chat messages", path=path, line=line, field=name)

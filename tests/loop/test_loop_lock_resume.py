@@ -119,7 +119,7 @@ def test_a_folder_that_is_not_a_git_work_tree_skips_collection(tmp_path: Path) -
 def test_a_pass_counts_only_examples_its_last_model_never_saw(flow_repo: FlowRepo, tmp_path: Path) -> None:
     from evalkit import pair, register_model, write_dataset
 
-    from flowloop.loop.run import new_examples
+    from flowloop.loop.policy import new_examples
 
     sft = lambda ids: [{"id": i, "task": "T-1"} for i in ids]  # noqa: E731
     first = write_dataset(flow_repo, 1, sft_train=sft(["a", "b"]), dpo_train=[pair(1, "T-1")])
@@ -130,3 +130,32 @@ def test_a_pass_counts_only_examples_its_last_model_never_saw(flow_repo: FlowRep
     assert new_examples(flow_repo, "dpo", "v2") == (2, None)
     dpo = register_model(flow_repo, tmp_path, "v1", first, "dpo")
     assert new_examples(flow_repo, "dpo", "v2") == (1, dpo)
+
+
+def test_a_log_gets_one_line_per_stage_with_counts_and_times(loop_repo: FlowRepo) -> None:
+    # subprocess stderr is a pipe, not a terminal: what a CI log or cron mail receives
+    out = subprocess.run([str(FLOW), "-C", str(loop_repo.root), "loop"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    for stage in ("collect", "dataset", "train_sft", "train_dpo", "report"):
+        assert f"[loop] {stage}: started" in lines
+        assert any(line.startswith(f"[loop] {stage}: done in ") for line in lines), out.stderr
+    assert any(line.startswith("[loop] collect: done in") and "new events" in line for line in lines)
+    assert any("[loop] dataset: done in" in line and "sft 0/50" in line for line in lines)
+    assert "[loop] evaluate: skipped (nothing trained)" in lines
+    assert "[loop] promote: skipped (nothing trained)" in lines
+    assert sum(1 for line in lines if line.startswith("[loop] ")) == 14  # 6 stages x start/end + 2 skips
+
+
+def test_a_config_with_old_keys_runs_and_names_the_new_ones(loop_repo: FlowRepo) -> None:
+    text = loop_repo.config_path.read_text(encoding="utf-8").replace("[train.sft]\nthreshold = 50\n", "")
+    loop_repo.config_path.write_text(text + "\n[loop]\nsft_max_steps = 5\n", encoding="utf-8")
+    text = loop_repo.config_path.read_text(encoding="utf-8").replace(
+        "[dataset]\nholdout_share = 0.2\n", "[dataset]\nholdout_share = 0.2\nsft_threshold = 40\n")
+    loop_repo.config_path.write_text(text, encoding="utf-8")
+    out = subprocess.run([str(FLOW), "-C", str(loop_repo.root), "loop", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "warning: config.toml: [dataset] sft_threshold is deprecated: use [train.sft] threshold" in out.stderr
+    assert "[loop] sft_max_steps is deprecated: use [train.sft] loop_max_steps" in out.stderr
+    summary = json.loads(out.stdout)
+    assert "SFT: below threshold (0 of 40 documents)" in summary["stages"]["train_sft"]["result"]["message"]

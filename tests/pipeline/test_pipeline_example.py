@@ -37,6 +37,6 @@ def test_example_builds_a_split_dataset(example_repo: Callable[[], FlowRepo]) ->
         loaded = datasets.load_dataset("json", data_files=str(manifest.path / filename), split="train")
         assert loaded.num_rows == counts["files"][name]
     count, threshold, ok = check_threshold(manifest, "sft")
-    assert threshold == repo.settings.dataset.sft_threshold and ok == (count >= threshold)
+    assert threshold == repo.settings.train.sft.threshold and ok == (count >= threshold)
     again = build_dataset(repo)
     assert again.reused and again.content_hash == manifest.content_hash

@@ -140,3 +140,24 @@ def test_report_of_an_empty_repository_still_renders(tmp_path: Path, browser) ->
     for chart in charts:
         box = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", chart)
         assert box[0] > 0 and box[1] > 0
+
+
+@pytest.mark.browser
+def test_the_headline_leads_the_page_in_chromium(report_repo: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    from flowloop.repo import FlowRepo
+
+    loop = {"run": 2, "started_at": "2026-03-01T02:00:00+00:00", "status": "done", "stages": {
+        "train_sft": {"status": "done", "result": {"trained": True, "version": "v2", "message": "SFT: trained v2"}},
+        "evaluate": {"status": "done", "result": {"models": {
+            "v1": {"suites": {"general": {"accuracy": 0.875, "n": 8, "ci": {"accuracy": [0.6, 1.0]}}}},
+            "v2": {"suites": {"general": {"accuracy": 0.5, "n": 8, "ci": {"accuracy": [0.2, 0.8]}}}}}}},
+        "promote": {"status": "done", "result": {"decisions": [{"candidate": "v2", "promoted": False, "reason": "general fell"}]}},
+    }}
+    browser.get(build_report(FlowRepo(report_repo), loop_run=loop).as_uri())
+    head = browser.find_element("css selector", "#headline")
+    assert head.is_displayed()
+    text = head.text
+    assert "SFT: trained v2" in text and "v2 not promoted: general fell" in text
+    assert "general accuracy fell from 0.875 (v1) to 0.500 (v2)" in text
+    first_chart = browser.find_elements("css selector", "svg.chart")[0]
+    assert head.location["y"] < first_chart.location["y"]  # read before any chart

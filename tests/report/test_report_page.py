@@ -28,3 +28,56 @@ def test_flow_report_reads_the_saved_loop_state(flow_repo: FlowRepo) -> None:
     assert done.exit_code == 0, done.output
     page = Path(json.loads(done.stdout)["path"])
     assert f"{LAST_LOOP}: 2026-01-02T10:00:00+00:00 — done" in page.read_text(encoding="utf-8")
+
+
+def _suite(value: float, metric: str = "accuracy", n: int = 16) -> dict[str, object]:
+    return {metric: value, "n": n, "ci": {metric: [round(value - 0.1, 4), round(value + 0.1, 4)]}}
+
+
+def test_the_headline_says_what_the_run_learned_and_what_the_gate_did(flow_repo: FlowRepo) -> None:
+    candidate = {"suites": {"planning": _suite(0.31, "f1"), "general": _suite(0.5)},
+                 "baselines": {"retrieval_only": {"planning": _suite(0.47, "f1")}}}
+    current = {"suites": {"planning": _suite(0.28, "f1"), "general": _suite(0.875)}, "baselines": {}}
+    loop = {"run": 4, "started_at": "2026-03-01T02:00:00+00:00", "status": "done", "stages": {
+        "train_sft": {"status": "done", "result": {"trained": True, "version": "v3",
+                                                   "message": "SFT: trained v3 on 40 new examples (24 steps, cap 24)"}},
+        "train_dpo": {"status": "done", "result": {"trained": False, "message": "DPO: below threshold (3 of 200 pairs)"}},
+        "evaluate": {"status": "done", "result": {"models": {"base": current, "v1": current, "v3": candidate}}},
+        "promote": {"status": "done", "result": {"decisions": [
+            {"candidate": "v3", "promoted": False, "reason": "general.accuracy regressed beyond tolerance"}]}},
+    }}
+    page = build_report(flow_repo, loop_run=loop).read_text(encoding="utf-8")
+    assert f"{LAST_LOOP}: 2026-03-01T02:00:00+00:00 — done (run 4)" in page
+    assert "SFT: trained v3 on 40 new examples" in page and "DPO: below threshold (3 of 200 pairs)" in page
+    assert "<b>v3 not promoted</b>: general.accuracy regressed beyond tolerance" in page
+    assert "v3 against v1 (95% CI)" in page  # the current version is the reference, not base
+    assert "0.310 [0.210, 0.410] n=16" in page and "0.470 [0.370, 0.570] n=16" in page
+    assert "Warning: general accuracy fell from 0.875 (v1) to 0.500 (v3), more than the gate&#x27;s tolerance of 0.05" in page
+    assert "Still missing:" in page and "SFT: needs 50 more documents" in page
+
+
+def test_axis_ticks_are_round_numbers() -> None:
+    from flowloop.report import svg
+
+    chart = svg.bar_chart("c", "t", ["a", "b"], [svg.Series("s", [3711.4, 2783.55])], y_label="n")
+    ticks = [part.split(">")[1].split("<")[0] for part in chart.split("<text") if 'text-anchor="end"' in part]
+    assert ticks == ["0", "1000", "2000", "3000", "4000"]
+
+
+def test_the_page_shows_helpfulness_from_outcomes(flow_repo: FlowRepo) -> None:
+    from flowloop.signals.events import OutcomeEvent, RetrievalEvent, WorkRecordEvent
+    from flowloop.signals.store import open_store
+
+    events = []
+    for n in range(6):  # ordinary work holds
+        events += [RetrievalEvent(query="q", injected=["evg-fine"], task=f"G-{n}"),
+                   WorkRecordEvent(task=f"G-{n}", description="work")]
+    for n in range(4):
+        task = f"T-{n}"
+        events += [RetrievalEvent(query="q", injected=["evg-flaky"], task=task),
+                   WorkRecordEvent(task=task, description="work"), OutcomeEvent(task=task, metric="hotfix", value=1)]
+    with open_store(flow_repo) as store:
+        store.add(events)
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    assert "Knowledge helpfulness from task outcomes" in page
+    assert "evg-flaky (review: possibly misleading)" in page

@@ -37,7 +37,7 @@ def flow(repo: FlowRepo, *args: str) -> Any:
 def trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Path) -> FlowRepo:
     """v1: SFT, 2 steps at a learning rate high enough that the adapter visibly moves the logits."""
     repo = small_repo(tmp_path_factory.mktemp("export") / "repo")
-    text = repo.config_path.read_text(encoding="utf-8").replace("lora_r = 4\n", "lora_r = 4\nlearning_rate = 0.01\n")
+    text = repo.config_path.read_text(encoding="utf-8").replace("[train.sft]\n", "[train.sft]\nlearning_rate = 0.01\n")
     repo.config_path.write_text(text, encoding="utf-8")
     write_dataset(repo)
     out = flow(repo, "train", "sft", "--max-steps", "2", "--json")

@@ -108,11 +108,11 @@ def test_a_system_prompt_that_crowds_out_the_task_is_warned_about(base_checkpoin
 
 def test_the_loops_step_setting_is_a_cap_not_a_count(tmp_path: Path) -> None:
     """A small dataset trains ``train.epochs`` over its rows; a large one stops at the cap."""
-    from flowloop.loop.run import epoch_steps
+    from flowloop.loop.policy import epoch_steps
 
     repo = small_repo(tmp_path / "repo")
     batch = repo.settings.train.batch_size * repo.settings.train.grad_accum
     write_dataset(repo, 1, sft=[sft_row(i) for i in range(10)])
     assert epoch_steps(repo, "sft", "v1") == -(-10 // batch)
     write_dataset(repo, 2, sft=[sft_row(i) for i in range(400)])
-    assert epoch_steps(repo, "sft", "v2") == -(-400 // batch) > repo.settings.loop.sft_max_steps
+    assert epoch_steps(repo, "sft", "v2") == -(-400 // batch) > repo.settings.train.sft.loop_max_steps

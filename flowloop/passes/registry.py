@@ -1,0 +1,99 @@
+"""The training passes, one entry each. Adding a pass adds its runner module under
+``flowloop/train/`` and one entry here; nothing else names it.
+
+Each entry is a :class:`~flowloop.passes.record.TrainingPass` and its ``[train.<name>]``
+settings table. The order is the order ``flow loop`` trains them in (a pass that starts from
+another comes after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import Field
+
+from flowloop.errors import UnknownPass
+from flowloop.passes.record import CountedExample, PassSettings, TrainingPass
+
+
+def _documents(train: Iterable[CountedExample], name: str) -> int:
+    return len({doc for e in train if e.pass_ == name for doc in e.documents})
+
+
+def _rows(train: Iterable[CountedExample], name: str) -> int:
+    return sum(1 for e in train if e.pass_ == name)
+
+
+class SftSettings(PassSettings):
+    threshold: int = Field(50, ge=1, description="Evergreen/cumulative documents behind the training examples "
+                                                 "before SFT trains (seed: ~50).")
+    min_new: int = Field(10, description="New SFT examples needed before `flow loop` retrains SFT.")
+    loop_max_steps: int = Field(60, ge=1, description="Step cap of SFT inside `flow loop` (fewer when "
+                                                       "train.epochs over the data takes fewer).")
+    learning_rate: float = Field(2e-4, gt=0, description="SFT learning rate.")
+
+
+SFT = TrainingPass(
+    name="sft",
+    title="SFT",
+    summary="LoRA on the base model from the documents and corrections (loss on completions only).",
+    train_file="sft_train",
+    heldout_file="sft_heldout",
+    fields=("prompt", "completion"),
+    count_field="sft_documents",
+    unit="documents",
+    count=lambda train: _documents(train, "sft"),
+    more="write evergreen or cumulative PILRs with sections (`flow pilr new --type evergreen`), "
+    "add documentation as evergreen [[sources]] in .flow/config.toml, or lower train.sft.threshold",
+    new_unit="examples",
+    settings=SftSettings,
+    runner="flowloop.train.sft:train_sft",
+    deprecated={"dataset.sft_threshold": "threshold", "loop.min_new_sft_examples": "min_new",
+                "loop.sft_max_steps": "loop_max_steps", "train.learning_rate": "learning_rate"},
+)
+
+
+class DpoSettings(PassSettings):
+    threshold: int = Field(200, ge=1, description="Preference pairs before DPO trains (seed: ~200).")
+    min_new: int = Field(20, description="New DPO pairs needed before `flow loop` retrains DPO.")
+    loop_max_steps: int = Field(30, ge=1, description="Step cap of DPO inside `flow loop` (fewer when "
+                                                       "train.epochs over the data takes fewer).")
+    learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate.")
+    beta: float = Field(0.1, gt=0, description="DPO beta: how far the policy may move from the SFT reference.")
+
+
+DPO = TrainingPass(
+    name="dpo",
+    title="DPO",
+    summary="Preference pairs on top of the newest SFT version (the reference is that SFT adapter).",
+    train_file="dpo_train",
+    heldout_file="dpo_heldout",
+    fields=("prompt", "chosen", "rejected"),
+    count_field="dpo_pairs",
+    unit="pairs",
+    count=lambda train: _rows(train, "dpo"),
+    more="record preferences and corrections (`flow signal prefer`, `flow signal correct`, "
+    "or the agent hooks: `flow hooks install claude-code`), or lower train.dpo.threshold",
+    new_unit="pairs",
+    settings=DpoSettings,
+    runner="flowloop.train.dpo:train_dpo",
+    starts_from="sft",
+    deprecated={"dataset.dpo_threshold": "threshold", "loop.min_new_dpo_pairs": "min_new",
+                "loop.dpo_max_steps": "loop_max_steps", "train.dpo_learning_rate": "learning_rate",
+                "train.dpo_beta": "beta"},
+)
+
+
+PASSES: dict[str, TrainingPass] = {p.name: p for p in (SFT, DPO)}
+
+
+def get_pass(name: str) -> TrainingPass:
+    """The pass called ``name``; an error listing the known ones otherwise."""
+    if name not in PASSES:
+        raise UnknownPass(f"unknown training pass {name!r}", hint=f"use one of: {', '.join(PASSES)}")
+    return PASSES[name]
+
+
+def passes() -> tuple[TrainingPass, ...]:
+    """Every pass, in training order."""
+    return tuple(PASSES.values())
