@@ -109,6 +109,8 @@ def measure(repo: Any, pass_name: str, steps: int, batch_size: int | None = 4, m
         torch.set_num_threads(threads)  # train.threads is process-wide; the next configuration starts clean
     wall = time.perf_counter() - started
     times, tokens = clock.times[1:], clock.tokens[1:]  # the first step warms up
+    if not times:  # a one-step run (DPO's starting version) measures nothing
+        return {"version": result.version, "steps_measured": 0}
     rates = sorted(t / s for t, s in zip(tokens, times))
     return {
         "tokens_per_second_per_step": {"min": round(rates[0], 1), "median": round(statistics.median(rates), 1),
