@@ -16,6 +16,7 @@ synthetic corpus of 10,000 chunks. Build throughput: chunks/s of ``flow index --
 cold process (torch import and model load included) and with the model already loaded.
 
     .venv/bin/python benchmarks/retrieval.py [--synthetic 10000] [--cold-runs 12]
+    .venv/bin/python benchmarks/retrieval.py --build-only 3   # bulk backends before/after, alternated
 
 Prints a markdown table and writes ``benchmarks/results/retrieval.json``. The machine's load
 average is recorded with the numbers: other work on the same cores slows every timing.
@@ -172,7 +173,7 @@ def synthetic_repo(target: Path, example: Retriever, chunks: int, seed: int = 7)
 # -- timings -------------------------------------------------------------------------------------
 
 
-def build_cold(repo: FlowRepo) -> dict[str, float]:
+def build_cold(repo: FlowRepo, env: dict[str, str] | None = None) -> dict[str, float]:
     """``flow index --rebuild`` as its own process: what a user waits for. Also its CPU time:
     on shared cores the wall time depends on everyone else, chunks per CPU-second does not
     (``per_2_cores``: the rate it would reach with both cores to itself)."""
@@ -180,7 +181,8 @@ def build_cold(repo: FlowRepo) -> dict[str, float]:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    out = subprocess.run([FLOW, "-C", str(repo.root), "index", "--rebuild", "--json"], capture_output=True, text=True)
+    out = subprocess.run([FLOW, "-C", str(repo.root), "index", "--rebuild", "--json"], capture_output=True, text=True,
+                         env={**os.environ, **(env or {})})
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
@@ -192,12 +194,37 @@ def build_cold(repo: FlowRepo) -> dict[str, float]:
             "chunks_per_s_per_2_cores": round(stats["chunks"] / (cpu / 2), 1)}
 
 
+BACKENDS = {"sentence-transformers (before)": "sentence-transformers", "torch BERT pass (now)": "auto"}
+
+
+def build_backends(repo: FlowRepo, runs: int) -> dict[str, Any]:
+    """Cold rebuilds with each bulk backend, alternated run by run so both see the same load;
+    median and range of chunks/s per backend, and the paired ratio (now / before) per round."""
+    samples: dict[str, list[dict[str, float]]] = {label: [] for label in BACKENDS}
+    for _ in range(runs):
+        for label, backend in BACKENDS.items():
+            samples[label].append(build_cold(repo, {"FLOW_INDEX__BULK_BACKEND": backend}))
+    out: dict[str, Any] = {}
+    for label, rows in samples.items():
+        rates = sorted(r["chunks_per_s"] for r in rows)
+        out[label] = {"chunks": rows[0]["chunks"], "runs": len(rows), "chunks_per_s_median": statistics.median(rates),
+                      "chunks_per_s_min": rates[0], "chunks_per_s_max": rates[-1],
+                      "wall_s_median": statistics.median(r["wall_s"] for r in rows),
+                      "chunks_per_s_per_2_cores_median": statistics.median(r["chunks_per_s_per_2_cores"] for r in rows)}
+    before, now = (samples[label] for label in BACKENDS)
+    ratios = sorted(b["wall_s"] / n["wall_s"] for b, n in zip(before, now))
+    out["speedup_per_round"] = {"median": round(statistics.median(ratios), 2), "min": round(ratios[0], 2),
+                                "max": round(ratios[-1], 2), "n": len(ratios)}
+    return out
+
+
 def build_warm(repo: FlowRepo) -> dict[str, float]:
     """The same rebuild in a process where the embedder is already loaded (embedding throughput)."""
-    from flowloop.index.embedder import _st_encoder, resolve_model
+    from flowloop.index.embedder import bulk_embedder, resolve_model
 
     # Load torch and the model outside the timing, as the build will use it.
-    _st_encoder(resolve_model(repo.settings.index.embedder), repo.settings.index.bulk_precision)
+    settings = repo.settings.index
+    bulk_embedder(resolve_model(settings.embedder), 10_000, settings.bulk_precision, settings.bulk_backend)
     started = time.perf_counter()
     stats = build_index(repo, rebuild=True)
     wall = time.perf_counter() - started
@@ -324,9 +351,31 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=10_000, help="Chunks of the synthetic corpus (0: skip).")
     parser.add_argument("--cold-runs", type=int, default=12, help="Cold `flow context` processes per corpus.")
     parser.add_argument("--passes", type=int, default=3, help="Passes over the queries for warm latency.")
+    parser.add_argument("--build-only", type=int, default=0, metavar="N",
+                        help="Only compare the bulk backends: N cold rebuilds of the example each, alternated.")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.build_only:
+        load_start = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
+            compared = build_backends(copy_example(Path(tmp) / "ledgerline"), args.build_only)
+        report = {"machine": {"cpus": os.cpu_count(), "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
+                              "shared": "cores shared with other jobs; compare the paired ratio"},
+                  "build_backends": compared}
+        print("| bulk backend | chunks | chunks/s wall, median (min-max) | wall s | chunks/s per 2 cores (CPU time) |")
+        print("|---|---|---|---|---|")
+        for label in BACKENDS:
+            r = compared[label]
+            print(f"| {label} | {r['chunks']} | {r['chunks_per_s_median']} ({r['chunks_per_s_min']}-{r['chunks_per_s_max']}) "
+                  f"| {r['wall_s_median']} | {r['chunks_per_s_per_2_cores_median']} |")
+        ratio = compared["speedup_per_round"]
+        print(f"\nspeedup per round (before wall / now wall): median {ratio['median']}x, range {ratio['min']}-{ratio['max']}x, "
+              f"n={ratio['n']}; load {load_start[0]:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        out = RESULTS.with_name("index_build.json")
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out.relative_to(ROOT)}")
+        return
     queries = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [q["query"] for q in queries]
     results: dict[str, Any] = {

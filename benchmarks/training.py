@@ -15,7 +15,16 @@ is excluded); tokens/s counts non-padding tokens (DPO: chosen and rejected) over
 steps. The 1-minute load average is recorded before and after: on a shared machine other jobs
 slow every figure, so read them with it.
 
-    .venv/bin/python benchmarks/training.py [--steps 6] [--only sft,dpo]
+Two suites. ``--suite batching`` (the default) trains on the bundled example's REAL dataset
+(``examples/ledgerline``: signals imported and a dataset built in a scratch copy, as ``make
+demo`` does; 582 SFT examples of 150-512 tokens, mean ~300) with the example's own settings
+(batch 4 x 512 tokens) and compares how examples fill a batch (``train.batching``): ``padded``
+(the baseline, TRL's default: pad to the longest of a random batch), ``packed`` (several
+examples per row, padding-free, block-diagonal attention) and ``grouped`` (similar lengths
+together); DPO compares ``padded`` with ``grouped``. ``--suite precision`` is the earlier
+comparison of precision, gradient checkpointing and threads on generated rows of 256 tokens.
+
+    .venv/bin/python benchmarks/training.py [--suite batching|precision] [--steps 5] [--only sft,dpo]
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "train"))
+sys.path.insert(0, str(ROOT / "tests"))
 RESULTS = ROOT / "benchmarks" / "results" / "training.json"
 
 WORDS = ("ledger invoice refund currency rounding tenant audit webhook export settlement balance "
@@ -69,7 +78,8 @@ def load_average() -> float | None:
         return None
 
 
-def measure(repo: Any, pass_name: str, steps: int, **overrides: Any) -> dict[str, Any]:
+def measure(repo: Any, pass_name: str, steps: int, batch_size: int | None = 4, max_length: int | None = 256,
+            **overrides: Any) -> dict[str, Any]:
     from transformers import TrainerCallback
 
     from flowloop.train.api import train, train_settings
@@ -89,7 +99,7 @@ def measure(repo: Any, pass_name: str, steps: int, **overrides: Any) -> dict[str
     import torch
 
     clock = StepClock()
-    settings = train_settings(repo, batch_size=4, max_length=256, save_steps=10_000, **overrides)
+    settings = train_settings(repo, batch_size=batch_size, max_length=max_length, save_steps=10_000, **overrides)
     threads = torch.get_num_threads()
     started = time.perf_counter()
     try:
@@ -99,7 +109,12 @@ def measure(repo: Any, pass_name: str, steps: int, **overrides: Any) -> dict[str
         torch.set_num_threads(threads)  # train.threads is process-wide; the next configuration starts clean
     wall = time.perf_counter() - started
     times, tokens = clock.times[1:], clock.tokens[1:]  # the first step warms up
+    if not times:  # a one-step run (DPO's starting version) measures nothing
+        return {"version": result.version, "steps_measured": 0}
+    rates = sorted(t / s for t, s in zip(tokens, times))
     return {
+        "tokens_per_second_per_step": {"min": round(rates[0], 1), "median": round(statistics.median(rates), 1),
+                                       "max": round(rates[-1], 1)},
         "version": result.version,
         "steps_measured": len(times),
         "seconds_per_step": round(statistics.median(times), 3),
@@ -111,9 +126,44 @@ def measure(repo: Any, pass_name: str, steps: int, **overrides: Any) -> dict[str
     }
 
 
+EXAMPLE = ROOT / "examples" / "ledgerline"
+BATCHING_CONFIGS = [
+    ("sft", "sft padded (baseline)", {"batching": "padded"}),
+    ("sft", "sft packed", {"batching": "packed"}),
+    ("sft", "sft grouped", {"batching": "grouped"}),
+    ("dpo", "dpo padded (baseline)", {"batching": "padded"}),
+    ("dpo", "dpo grouped", {"batching": "grouped"}),
+]
+PRECISION_CONFIGS = [
+    ("sft", "sft bf16 (CPU default here)", {"precision": "auto", "gradient_checkpointing": "off"}),
+    ("sft", "sft bf16 + grad-ckpt (TRL defaults)", {"precision": "bf16", "gradient_checkpointing": "on"}),
+    ("sft", "sft fp32", {"precision": "fp32", "gradient_checkpointing": "off"}),
+    ("sft", "sft bf16, 1 thread", {"precision": "auto", "gradient_checkpointing": "off", "threads": 1}),
+    ("sft", "sft fp32, 1 thread", {"precision": "fp32", "gradient_checkpointing": "off", "threads": 1}),
+    ("dpo", "dpo bf16 (CPU default here)", {"precision": "auto", "gradient_checkpointing": "off"}),
+    ("dpo", "dpo bf16, 1 thread", {"precision": "auto", "gradient_checkpointing": "off", "threads": 1}),
+    ("dpo", "dpo fp32, 1 thread", {"precision": "fp32", "gradient_checkpointing": "off", "threads": 1}),
+]
+
+
+def example_repo(root: Path) -> Any:
+    """A scratch copy of the example with its signals imported and dataset v1 built (as the demo)."""
+    import shutil
+    import subprocess
+
+    from flowloop.repo import FlowRepo
+
+    shutil.copytree(EXAMPLE, root)
+    flow = str(Path(sys.executable).with_name("flow"))
+    for argv in (["signal", "import", ".flow/signals/events.jsonl"], ["dataset", "build"]):
+        subprocess.run([flow, *argv], cwd=root, check=True, capture_output=True)
+    return FlowRepo(root)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6, help="Steps per configuration (first is warm-up).")
+    parser.add_argument("--suite", choices=("batching", "precision"), default="batching")
+    parser.add_argument("--steps", type=int, default=5, help="Steps per configuration (first is warm-up).")
     parser.add_argument("--only", default="sft,dpo", help="Comma-separated passes to run.")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -127,50 +177,61 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     passes = set(args.only.split(","))
-    configs = [
-        ("sft", "sft bf16 (CPU default here)", {"precision": "auto", "gradient_checkpointing": "off"}),
-        ("sft", "sft bf16 + grad-ckpt (TRL defaults)", {"precision": "bf16", "gradient_checkpointing": "on"}),
-        ("sft", "sft fp32", {"precision": "fp32", "gradient_checkpointing": "off"}),
-        ("sft", "sft bf16, 1 thread", {"precision": "auto", "gradient_checkpointing": "off", "threads": 1}),
-        ("sft", "sft fp32, 1 thread", {"precision": "fp32", "gradient_checkpointing": "off", "threads": 1}),
-        ("dpo", "dpo bf16 (CPU default here)", {"precision": "auto", "gradient_checkpointing": "off"}),
-        ("dpo", "dpo bf16, 1 thread", {"precision": "auto", "gradient_checkpointing": "off", "threads": 1}),
-        ("dpo", "dpo fp32, 1 thread", {"precision": "fp32", "gradient_checkpointing": "off", "threads": 1}),
-    ]
     load_before = load_average()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        repo = small_repo(Path(tmp) / "repo", sft_threshold=1, dpo_threshold=1)
-        sft_rows, dpo_rows = make_rows(4 * args.steps)
-        write_dataset(repo, sft=sft_rows, dpo=dpo_rows)
+        if args.suite == "batching":
+            repo = example_repo(Path(tmp) / "ledgerline")
+            configs, shape = BATCHING_CONFIGS, {"batch_size": None, "max_length": None}  # the example's own
+        else:
+            repo = small_repo(Path(tmp) / "repo", sft_threshold=1, dpo_threshold=1)
+            sft_rows, dpo_rows = make_rows(4 * args.steps)
+            write_dataset(repo, sft=sft_rows, dpo=dpo_rows)
+            configs, shape = PRECISION_CONFIGS, {"batch_size": 4, "max_length": 256}
         if "dpo" in passes and "sft" not in passes:
-            measure(repo, "sft", 1)  # DPO needs an SFT version to start from
+            measure(repo, "sft", 1, **shape)  # DPO needs an SFT version to start from
+        partial = RESULTS.with_name(f"training_{args.suite}.partial.json")
         for pass_name, label, overrides in configs:
             if pass_name in passes:
-                results[label] = measure(repo, pass_name, args.steps, **overrides)
+                results[label] = measure(repo, pass_name, args.steps, **shape, **overrides)
+                # a slow shared machine may stop the run: keep what is measured so far
+                partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        partial.unlink(missing_ok=True)
+        train = repo.settings.train
+        batch, max_length = shape["batch_size"] or train.batch_size, shape["max_length"] or train.max_length
     report = {
         "benchmark": "training",
-        "model": "SmolLM2-135M-Instruct (packaged GGUF, converted), LoRA r=4 on q/k/v/o",
-        "batch": 4,
-        "max_length": 256,
+        "suite": args.suite,
+        "data": "examples/ledgerline dataset v1 (real)" if args.suite == "batching" else "generated rows",
+        "model": "SmolLM2-135M-Instruct (packaged GGUF, converted), LoRA on q/k/v/o",
+        "batch": batch,
+        "max_length": max_length,
         "steps_per_config": args.steps,
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "platform": platform.platform(), "cuda": torch.cuda.is_available(),
-                    "load_average_before": load_before, "load_average_after": load_average()},
+                    "load_average_before": load_before, "load_average_after": load_average(),
+                    "shared": "2 cores shared with other jobs: compare rows of one run, not runs"},
         "results": results,
     }
-    baseline = results.get("sft bf16 + grad-ckpt (TRL defaults)")
-    table = Table(title=f"training speed, batch 4 x 256 tokens ({os.cpu_count()} CPUs, load {load_before} -> {load_average()})")
-    for column in ("configuration", "s/step", "tokens/step", "tokens/s", "vs TRL default", "wall (incl. load)"):
+    table = Table(title=f"training speed ({args.suite}), batch {batch} x {max_length} tokens "
+                        f"({os.cpu_count()} CPUs, load {load_before} -> {load_average()})")
+    for column in ("configuration", "s/step", "tokens/step", "tokens/s", "per-step tokens/s min-max",
+                   "vs baseline", "wall (incl. load)"):
         table.add_column(column)
     for label, row in results.items():
-        ratio = f"{baseline['seconds_per_step'] / row['seconds_per_step']:.2f}x" if baseline and label.startswith("sft") else "-"
+        pass_name = label.split()[0]
+        baseline = next((r for k, r in results.items() if k.startswith(pass_name) and
+                         ("baseline" in k or "TRL defaults" in k)), None)
+        ratio = f"{row['tokens_per_second'] / baseline['tokens_per_second']:.2f}x" if baseline else "-"
+        spread = row["tokens_per_second_per_step"]
         table.add_row(label, f"{row['seconds_per_step']:.2f}", f"{row['tokens_per_step']:.0f}",
-                      f"{row['tokens_per_second']:.0f}", ratio, f"{row['wall_seconds_incl_load']:.0f} s")
+                      f"{row['tokens_per_second']:.0f}", f"{spread['min']:.0f}-{spread['max']:.0f}", ratio,
+                      f"{row['wall_seconds_incl_load']:.0f} s")
     Console().print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    out = RESULTS if args.suite == "precision" else RESULTS.with_name("training_batching.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

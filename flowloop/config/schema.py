@@ -112,6 +112,11 @@ class IndexSettings(_Section):
         description="Precision of bulk index embedding: 'auto' uses bfloat16 on CPUs with native bf16 "
         "(AMX/AVX512-BF16; ~1.8x faster, cosine to float32 > 0.9999, same retrieval scores measured), else float32.",
     )
+    bulk_backend: Literal["auto", "sentence-transformers"] = Field(
+        "auto",
+        description="Bulk index embedding: 'auto' runs BERT encoders with flowloop's own torch pass (no "
+        "sentence-transformers import; same vectors), other models with sentence-transformers.",
+    )
 
 
 DEFAULT_HOTFIX_EXCLUDE = ("CHANGELOG*", "CHANGES*", "HISTORY*", "NEWS*", "docs/**", "doc/**", "*.md", "*.rst")
@@ -178,6 +183,15 @@ class TrainBase(_Section):
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
     seed: int = Field(42, description="Random seed.")
     save_steps: int = Field(25, ge=1, description="Checkpoint every N steps (a run resumes from the last one).")
+    max_minutes: float = Field(
+        0.0, ge=0, description="Wall-clock budget of one training session in minutes (0 = none): the run stops "
+        "before a step would pass it, checkpoints, registers what it has, and the next run resumes there."
+    )
+    batching: Literal["padded", "packed", "grouped"] = Field(
+        "padded", description="How SFT examples fill a batch: 'padded' (pad to the longest), 'packed' (several "
+        "examples per row, no cross-attention), 'grouped' (similar lengths together); see benchmarks/training.py. "
+        "DPO: 'packed' acts as 'grouped'."
+    )
     qlora: Literal["auto", "on", "off"] = Field(
         "auto", description="4-bit QLoRA (bitsandbytes): 'auto' = on when CUDA is present; 'on' needs CUDA."
     )

@@ -195,7 +195,8 @@ def _write(
     headers = counter.count_many([doc_header(p.doc.title, p.doc.id, p.doc.path, p.doc.type) for p in plans])
     writer = GenerationWriter(repo, meta)
     try:
-        fresh = _embed_all(model_dir, list(texts.values()), progress, repo.settings.index.bulk_precision)
+        fresh = _embed_all(model_dir, list(texts.values()), progress, repo.settings.index.bulk_precision,
+                           repo.settings.index.bulk_backend)
         fresh_row = {key: i for i, key in enumerate(texts)}
         vectors: list[np.ndarray] = []
         for plan, header_tokens in zip(plans, headers):
@@ -211,14 +212,15 @@ def _write(
     return int(matrix.shape[0]), generation
 
 
-def _embed_all(model_dir: Path, texts: list[str], progress: Progress | None, precision: str) -> "np.ndarray":
+def _embed_all(model_dir: Path, texts: list[str], progress: Progress | None, precision: str,
+               backend: str = "auto") -> "np.ndarray":
     import numpy as np
 
     if progress is not None:
         progress(0, len(texts))
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    embedder = bulk_embedder(model_dir, len(texts), precision)
+    embedder = bulk_embedder(model_dir, len(texts), precision, backend)
     # Similar lengths together across the whole run, not only within one call: less padding.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: np.ndarray | None = None

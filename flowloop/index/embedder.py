@@ -5,9 +5,10 @@ name), a local folder (absolute, or relative to the repository root), or a Huggi
 already in the local cache. Nothing downloads: a model that is not installed raises
 :class:`ModelNotFoundError` saying how to install it.
 
-Two backends compute the same embeddings: a numpy BERT forward pass (``numpy_bert``) for the
-cold query path and small incremental updates, where importing torch would cost seconds, and
-sentence-transformers (torch) for bulk builds and for any model the numpy pass cannot run.
+Three backends compute the same embeddings: a numpy BERT forward pass (``numpy_bert``) for the
+cold query path and small incremental updates, where importing torch would cost seconds; the
+same pass in torch (``torch_bert``, bf16 where native) for bulk builds; and sentence-transformers
+for any model those two cannot run (or ``[index] bulk_backend = "sentence-transformers"``).
 """
 
 from __future__ import annotations
@@ -159,10 +160,23 @@ def query_embedder(model_dir: Path) -> Embedder:
     return _numpy_encoder(model_dir) if supports(model_dir) else _st_encoder(model_dir)
 
 
-def bulk_embedder(model_dir: Path, n_texts: int, precision: str = "auto") -> Embedder:
-    """The fastest embedder for ``n_texts``: torch pays off only past a few dozen texts."""
+@lru_cache(maxsize=2)
+def _torch_encoder(model_dir: Path, precision: str = "auto") -> Any:
+    from flowloop.index.torch_bert import TorchBertEncoder
+
+    return TorchBertEncoder(model_dir, precision)
+
+
+def bulk_embedder(model_dir: Path, n_texts: int, precision: str = "auto", backend: str = "auto") -> Embedder:
+    """The fastest embedder for ``n_texts``: torch pays off only past a few dozen texts; then our
+    own torch BERT pass where the model is one it runs (no sentence-transformers import, ~2x
+    faster cold, see benchmarks/retrieval.py), sentence-transformers otherwise or when asked."""
+    from flowloop.index.numpy_bert import supports
+
     if n_texts <= NUMPY_BULK_LIMIT:
         return query_embedder(model_dir)
+    if backend == "auto" and supports(model_dir):
+        return _torch_encoder(model_dir, precision)
     return _st_encoder(model_dir, precision)
 
 

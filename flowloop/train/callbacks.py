@@ -1,4 +1,4 @@
-"""Trainer callbacks: progress with loss for the CLI's bar, and this session's timing and tokens.
+"""Trainer callbacks: progress with loss for the CLI's bar, this session's timing and tokens, a time budget.
 
 The trainer runs with tqdm disabled and reports nothing itself; :class:`ProgressReporter`
 forwards ``(step, total)`` to the caller's ``progress`` callable (the team's convention) and
@@ -77,3 +77,42 @@ class ProgressReporter(TrainerCallback):
             "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
             "last_log": {k: v for k, v in self.last_log.items() if k in kept},
         }
+
+
+class TimeBudget(TrainerCallback):
+    """Stops training before a step would pass ``minutes`` of wall clock, with a checkpoint.
+
+    The clock starts when this session's training starts (a resumed run gets a fresh budget).
+    After each step it predicts the next one from the slowest of the last few (steps vary with
+    their batch's length; a nightly job must not overrun), and stops when that step would
+    end past the budget; the Trainer then writes a checkpoint, so the next run of the same job
+    resumes from there (:mod:`flowloop.train.runs`). ``stopped`` says whether it fired.
+    """
+
+    RECENT = 5
+
+    def __init__(self, minutes: float, clock: Any = time.monotonic) -> None:
+        self.seconds = minutes * 60.0
+        self.clock = clock
+        self.stopped = False
+        self.stopped_at_step: int | None = None
+        self._started = 0.0
+        self._step_started = 0.0
+        self._recent: list[float] = []
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any) -> None:
+        self._started = self.clock()
+
+    def on_step_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any) -> None:
+        self._step_started = self.clock()
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any) -> None:
+        now = self.clock()
+        self._recent = [*self._recent[-(self.RECENT - 1):], now - self._step_started]
+        if state.global_step >= state.max_steps:
+            return  # the run ends here anyway; a normal finish, not a budget stop
+        if now - self._started + max(self._recent) > self.seconds:
+            self.stopped = True
+            self.stopped_at_step = state.global_step
+            control.should_training_stop = True
+            control.should_save = True

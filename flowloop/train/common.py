@@ -4,12 +4,15 @@ registering.
 ``skeleton.py`` runs the preamble of every pass in order with these pieces; they live here so
 the two passes cannot drift apart: the same precision/QLoRA choices, the same checkpointing
 (every ``save_steps`` into the run folder), the same interrupt handling (the run is marked
-interrupted, the error says how to resume) and the same registration (adapter saved alone,
-copied into the registry as a new version, then the run's checkpoints are removed).
+interrupted, the error says how to resume), the same time budget (``train.max_minutes``: a run
+stopped by it registers what it has and stays open to resume) and the same registration
+(adapter saved alone, copied into the registry as a new version, then the run's checkpoints
+are removed).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from flowloop.config import TrainSettings
 from flowloop.errors import TrainingError
 from flowloop.models.registry import Registry
 from flowloop.repo import FlowRepo
-from flowloop.train.callbacks import ProgressReporter
+from flowloop.train.callbacks import ProgressReporter, TimeBudget
 from flowloop.train.data import TrainingData
 from flowloop.train.device import Hardware, MemoryEstimate, estimate_memory
 from flowloop.train.runs import Run, checkpoint_step
@@ -147,6 +150,9 @@ def run_and_register(
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer would print every log line
+    budget = TimeBudget(train.max_minutes) if train.max_minutes > 0 else None
+    if budget is not None:
+        trainer.add_callback(budget)
     finished = False
     try:
         trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)
@@ -171,6 +177,9 @@ def run_and_register(
 
     metrics = reporter.metrics(trainer.state)
     metrics.update(examples=len(data.rows), source_examples=data.source_rows)
+    paused = budget is not None and budget.stopped
+    if paused:
+        metrics.update(stopped_by="time budget", max_minutes=train.max_minutes, planned_steps=trainer.state.max_steps)
     data_info = {"count": data.count, "threshold": data.threshold, "forced": data.forced,
                  "examples": len(data.rows), "source_examples": data.source_rows, **(extra or {})}
     if not trainer.accelerator.is_main_process:
@@ -195,6 +204,13 @@ def run_and_register(
             "run_id": run.id,
         },
     )
-    run.mark("done", version=version.version)
-    run.cleanup()
+    if paused:
+        # Registered so tonight's progress can be evaluated, and kept open (with its checkpoints)
+        # so the next run of the same job resumes at this step instead of starting over.
+        run.mark("paused", version=version.version, step=trainer.state.global_step,
+                 checkpoint_step=checkpoint_step(run.last_checkpoint()))
+        shutil.rmtree(run.final_dir, ignore_errors=True)
+    else:
+        run.mark("done", version=version.version)
+        run.cleanup()
     return TrainResult(version.version, version, run.id, metrics, hardware, memory, data_info)

@@ -10,7 +10,9 @@ The reference model is never a second copy of the model: with a PEFT model and n
 ``ref_model``, TRL keeps a frozen copy of the starting adapter (named ``ref``, a few MB) on
 the same base weights and switches to it for the reference forward pass. So the reference is
 the SFT policy, as DPO intends, not the bare base (which is what "adapter disabled" would give
-once the adapter is the SFT one), at the cost of one adapter, not one model.
+once the adapter is the SFT one), at the cost of one adapter, not one model. With
+``train.batching`` other than ``padded``, the pairs come in length-grouped batches
+(:mod:`flowloop.train.packing`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowloop.repo import FlowRepo
+from flowloop.train.packing import dpo_batching_args, group_pairs
 from flowloop.train.skeleton import pass_run
 from flowloop.train.types import TrainResult
 
@@ -28,11 +31,15 @@ def train_dpo(repo: FlowRepo, **options: Any) -> TrainResult:
         from datasets import Dataset
         from trl import DPOConfig, DPOTrainer
 
+        train, rows = prepared.train, prepared.rows
+        if train.batching != "padded":
+            rows = group_pairs(rows, prepared.tokenizer, train.batch_size, train.seed)
+        args = {**prepared.trainer_args(), **dpo_batching_args(train.batching)}
         trainer = DPOTrainer(
             model=prepared.model,
             ref_model=None,  # PEFT: a frozen copy of the starting adapter is the reference
-            args=DPOConfig(**prepared.trainer_args(), beta=prepared.table.beta),
-            train_dataset=Dataset.from_list(prepared.rows),
+            args=DPOConfig(**args, beta=prepared.table.beta),
+            train_dataset=Dataset.from_list(rows),
             processing_class=prepared.tokenizer,
             callbacks=[prepared.reporter, *prepared.callbacks],
         )

@@ -2,7 +2,7 @@
 
 ``flow train sft --launcher accelerate`` writes an accelerate config for this machine to
 ``.flow/state/runs/accelerate.yaml`` (one process per visible GPU, bf16 when supported, plain
-CPU otherwise) and runs::
+CPU otherwise; ``num_processes`` > 1 without GPUs is DDP over gloo on CPU processes) and runs::
 
     accelerate launch --config_file .flow/state/runs/accelerate.yaml \\
         -m flowloop.cli.train_entry sft -C <repo> [--max-steps N] [--force] ...
@@ -33,8 +33,9 @@ def write_accelerate_config(repo: FlowRepo, num_processes: int | None = None) ->
     lines = [
         "# Written by `flow train --launcher accelerate`; edit freely (see `accelerate config`).",
         "compute_environment: LOCAL_MACHINE",
-        f"distributed_type: {'MULTI_GPU' if gpus > 1 and processes > 1 else 'NO'}",
-        f"mixed_precision: {'bf16' if bf16 else 'no'}",
+        f"distributed_type: {_distributed_type(gpus, processes)}",
+        # quoted: a bare `no` is YAML for false, and accelerate then fails on `False.lower()`
+        f"mixed_precision: {'bf16' if bf16 else repr('no')}",
         "num_machines: 1",
         "machine_rank: 0",
         f"num_processes: {processes}",
@@ -49,10 +50,41 @@ def write_accelerate_config(repo: FlowRepo, num_processes: int | None = None) ->
     return path
 
 
+def _distributed_type(gpus: int, processes: int) -> str:
+    """DDP over NCCL on several GPUs; over gloo with several CPU processes (a check of the
+    multi-process path on any machine, and what a CPU-only cluster node would run)."""
+    if processes <= 1 or gpus == 1:
+        return "NO"
+    return "MULTI_GPU" if gpus > 1 else "MULTI_CPU"
+
+
 def accelerate_command(config: Path, repo: FlowRepo, pass_name: str, extra: list[str]) -> list[str]:
-    """The ``accelerate launch ... -m flowloop.cli.train_entry`` argv."""
+    """The ``accelerate launch ... -m flowloop.cli.train_entry`` argv.
+
+    Several CPU processes are the exception: ``accelerate launch`` starts those only through
+    ``mpirun`` (without it, one process), so for a ``MULTI_CPU`` config the line is torch's own
+    launcher (``torchrun --standalone``, what accelerate itself runs on GPUs) with
+    ``ACCELERATE_USE_CPU`` set, and accelerate inside each process then joins them over gloo."""
+    entry = ["-m", "flowloop.cli.train_entry", pass_name, "-C", str(repo.root), *extra]
+    fields = _config_fields(config)
+    if fields.get("distributed_type") == "MULTI_CPU":
+        return ["env", "ACCELERATE_USE_CPU=true", sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node", fields.get("num_processes", "2"), *entry]
     launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
     if not Path(launcher).exists():
         raise TrainingError("the `accelerate` command is not installed", hint="pip install accelerate")
-    return [launcher, "launch", "--config_file", str(config), "-m", "flowloop.cli.train_entry", pass_name,
-            "-C", str(repo.root), *extra]
+    return [launcher, "launch", "--config_file", str(config), *entry]
+
+
+def _config_fields(config: Path) -> dict[str, str]:
+    """The top-level ``key: value`` lines of an accelerate YAML (enough to pick the launcher)."""
+    try:
+        lines = config.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TrainingError(f"cannot read the accelerate config: {exc}", path=config) from exc
+    fields = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith((" ", "#")):
+            fields[key.strip()] = value.strip().strip("'\"")
+    return fields

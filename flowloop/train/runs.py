@@ -3,7 +3,7 @@
 Each run gets ``.flow/state/runs/<pass>-<key>-<n>/`` with ``run.json`` (status, identity,
 timestamps) and ``checkpoints/checkpoint-<step>/`` written by the Trainer. ``key`` hashes what
 makes two runs the same training job: the pass, dataset content hash, base model, parent
-version and the settings that change the result (not the step cap or epochs, so a run capped at
+version and the settings that change the result (not the step cap, epochs or time budget, so a run capped at
 2 steps can be continued to 4, nor how often it checkpoints or how many threads it uses). An unfinished run with the
 same key resumes from its last checkpoint automatically (``resume="auto"``); ``"require"``
 fails when there is none; ``"never"`` abandons it and starts over. A finished run is never
@@ -28,7 +28,7 @@ from flowloop.models.registry import now_iso
 from flowloop.repo import FlowRepo
 
 RUN_FILE = "run.json"
-NOT_IDENTITY = ("max_steps", "epochs", "save_steps", "threads")
+NOT_IDENTITY = ("max_steps", "epochs", "save_steps", "threads", "max_minutes")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -146,7 +146,9 @@ def open_shared_run(repo: FlowRepo, pass_name: str, identity: dict[str, Any], re
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
-    state = PartialState()
+    # The first PartialState of a process fixes its distributed setup for the Trainer too; on a
+    # CPU, accelerate joins the processes (gloo) only when told cpu=True, so say it here.
+    state = PartialState(cpu=(identity.get("hardware") or {}).get("device") == "cpu")
     if state.num_processes <= 1:
         return open_run(repo, pass_name, identity, resume)
     holder: list[Any] = [None]

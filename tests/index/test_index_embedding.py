@@ -73,3 +73,32 @@ def test_local_model_path_relative_to_repo(tmp_path: Path, minilm_dir: Path) -> 
     (tmp_path / "models").mkdir()
     shutil.copytree(minilm_dir, tmp_path / "models" / "minilm")
     assert resolve_model("models/minilm", tmp_path) == (tmp_path / "models" / "minilm").resolve()
+
+
+def test_torch_pass_matches_sentence_transformers(minilm_dir: Path, st_model: Any) -> None:
+    from flowloop.index.torch_bert import TorchBertEncoder
+
+    reference = st_model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    for precision in ("float32", "bfloat16"):
+        ours = TorchBertEncoder(minilm_dir, precision).encode(TEXTS, batch_size=3)
+        assert ours.shape == reference.shape and ours.dtype == np.float32
+        cosine = (ours * reference).sum(axis=1)
+        assert cosine.min() > (0.9999 if precision == "float32" else 0.999), (precision, cosine)
+        assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_torch_pass_batching_does_not_change_results(minilm_dir: Path) -> None:
+    from flowloop.index.torch_bert import TorchBertEncoder
+
+    encoder = TorchBertEncoder(minilm_dir, "float32")
+    together = encoder.encode(TEXTS)
+    alone = np.vstack([encoder.encode([t]) for t in TEXTS])
+    assert np.abs(together - alone).max() < 1e-4
+
+
+def test_bulk_builds_use_the_torch_pass_for_bert(minilm_dir: Path) -> None:
+    from flowloop.index.embedder import SentenceTransformerEmbedder
+    from flowloop.index.torch_bert import TorchBertEncoder
+
+    assert isinstance(bulk_embedder(minilm_dir, 500), TorchBertEncoder)
+    assert isinstance(bulk_embedder(minilm_dir, 500, backend="sentence-transformers"), SentenceTransformerEmbedder)
