@@ -73,9 +73,16 @@ def train(repo: FlowRepo, spec: TrainingPass, data: DatasetResult, progress: Pro
     if not plan.go:
         return TrainStageResult(trained=False, message=plan.reason)
     started = time.monotonic()
-    result = train_pass(repo, spec.name, dataset=data.version, max_steps=plan.steps,
+    # the pass's loop budget ([train.<name>] loop_minutes) bounds this run; a run the budget
+    # stops is kept and the next loop run resumes it where it stopped
+    minutes = spec.table(repo.settings).loop_minutes
+    settings = repo.settings.train.model_copy(update={"max_minutes": minutes}) if minutes > 0 else None
+    result = train_pass(repo, spec.name, dataset=data.version, max_steps=plan.steps, settings=settings,
                         progress=labelled(progress, f"train {spec.name}"))
     message = f"{spec.title}: trained {result.version} on {plan.new} new {spec.new_unit} ({plan.steps} steps, cap {plan.cap})"
+    if result.metrics.get("stopped_by") == "time budget":
+        message += (f"; stopped by its {minutes:g}-minute budget at step {result.metrics.get('steps')}"
+                    " (the next run resumes it)")
     if result.data.get("warning"):
         message += f"; warning: {result.data['warning']}"
     if spec.gate is not None and result.version is not None:
