@@ -6,8 +6,10 @@ Order and resumption are :mod:`flowloop.loop.run`'s job; whether a pass trains i
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flowloop.errors import EvaluationError
 from flowloop.git import is_toplevel
@@ -78,8 +80,25 @@ def train(repo: FlowRepo, spec: TrainingPass, data: DatasetResult, progress: Pro
     message = f"{spec.title}: trained {result.version} on {plan.new} new {spec.new_unit} ({plan.steps} steps, cap {plan.cap})"
     if result.data.get("warning"):
         message += f"; warning: {result.data['warning']}"
+    promoted = False
+    if spec.gate is not None and result.version:
+        # a pass with its own gate (the localizer) is judged here, on its own held-out data; the
+        # evaluate and promote stages are the specialist's
+        try:
+            decision = own_gate(spec)(repo, result.version)
+        except EvaluationError as exc:
+            message += f"; not promoted: {exc.render()}"
+        else:
+            promoted = decision.promoted
+            message += f"; {'promoted' if promoted else 'not promoted'}: {decision.reason}"
     return TrainStageResult(trained=True, message=message, version=result.version, new=plan.new, steps=plan.steps,
-                            seconds=time.monotonic() - started)
+                            seconds=time.monotonic() - started, gated=spec.gate is not None, promoted=promoted)
+
+
+def own_gate(spec: TrainingPass) -> Callable[..., Any]:
+    """The gate a pass names in its record (``"module:function"``)."""
+    module, _, name = (spec.gate or "").partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def eval_cap(repo: FlowRepo) -> int | None:

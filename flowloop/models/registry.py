@@ -205,14 +205,15 @@ class Registry:
         return data
 
     # -- writing ------------------------------------------------------------------------------
-    def register(self, adapter_source: Path, fields: dict[str, Any]) -> ModelVersion:
+    def register(self, adapter_source: Path, fields: dict[str, Any], marker: str = "adapter_config.json") -> ModelVersion:
         """Copy ``adapter_source`` in as the next version with a manifest made of ``fields``.
 
-        The version number is taken at rename time; if another process took it meanwhile, the
-        next free number is used.
+        ``marker`` is the file that shows the folder is a model of this family (a PEFT
+        adapter's config; the localizer's ``localizer.json``). The version number is taken at
+        rename time; if another process took it meanwhile, the next free number is used.
         """
-        if not (adapter_source / "adapter_config.json").is_file():
-            raise RegistryError("not a PEFT adapter folder (no adapter_config.json)", path=adapter_source)
+        if not (adapter_source / marker).is_file():
+            raise RegistryError(f"not a model folder of this family (no {marker})", path=adapter_source)
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"

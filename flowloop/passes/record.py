@@ -38,9 +38,12 @@ class PassSettings(Section):
 
 
 class CountedExample(Protocol):
-    """The two attributes a counting rule reads of a dataset example."""
+    """The attributes a counting rule reads of a dataset example (``kind`` and ``task`` let a
+    pass count work records: one planning example of kind ``files`` per task with files)."""
 
     pass_: str
+    kind: str
+    task: str | None
     documents: list[str]
 
 
@@ -66,6 +69,10 @@ class TrainingPass:
     runner: str  # ``"module:function"`` that trains it
     starts_from: str | None = None  # the pass whose newest version this continues; None: the base model
     deprecated: dict[str, str] = field(default_factory=dict)  # old dotted key -> key of this table
+    family: str = "specialist"  # the model registry family its versions land in
+    # ``"module:function"`` that gates a new version of this pass on its own held-out data;
+    # None: the loop's evaluate and promote stages (the specialist's suites and gate)
+    gate: str | None = None
 
     @property
     def completion_field(self) -> str:

@@ -124,6 +124,10 @@ def assemble_files(
         **{p.train_file: _rows([e for e in train if e.pass_ == p.name]) for p in passes()},
         **{p.heldout_file: _rows([e for e in heldout if e.pass_ == p.name]) for p in passes()},
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
+        # the localizer's training rows: the work records of the training split, as eval rows are
+        "work_train": sorted(
+            (w.eval_row() for w in inputs.work if w.files and not w.reverted and not split.task_heldout(w.task, w.time)),
+            key=lambda r: (r["time"], r["task"])),
         "eval_validation": [validation[k].row() for k in sorted(validation)],
         "sft_drafts": _rows(drafts),
     }
