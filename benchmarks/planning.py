@@ -1,0 +1,168 @@
+"""Planning benchmark: the learned localizer against retrieval-only, on the example and real histories.
+
+For each history: the work records (commits with their files) in time order; the newest
+``--holdout`` share of tasks is held out (the dataset build's time split); the localizer is
+trained on the earlier tasks (``flowloop.localize.api.fit``: every feature as of each task's
+planning moment) and both systems answer every held-out task as of its own planning moment
+from the same history:
+
+- ``retrieval-only``: the planning suite's baseline (the files of the ``similar_tasks`` most
+  similar earlier tasks, ranked by summed similarity, as many as the nearest one had);
+- ``localizer``: the trained ranker over candidates from similar tasks, co-change and path words.
+
+Reported: macro F1 (precision, recall) with n and percentile-bootstrap 95% intervals, the paired
+interval of localizer minus retrieval-only over the same tasks, the recall ceiling of the
+candidates, training time and per-task answer time (p50). Histories: the bundled Ledgerline
+example (its shipped signals) and the git bundles in ``../shared/histories/`` (cloned into a
+temp folder, mined with ``flow collect git``'s library call).
+
+    .venv/bin/python benchmarks/planning.py [--histories /work/shared/histories] [--only example,click,httpx]
+
+Prints a markdown table and writes ``benchmarks/results/planning.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "ledgerline"
+RESULTS = ROOT / "benchmarks" / "results" / "planning.json"
+# beside the main checkout (../shared/histories); a worktree one level deeper looks one level up
+HISTORIES = next((p / "shared" / "histories" for p in (ROOT.parent, ROOT.parent.parent)
+                  if (p / "shared" / "histories").is_dir()), ROOT.parent / "shared" / "histories")
+
+sys.path.insert(0, str(ROOT))
+from flowloop.evaluate.localizer import localizer_details, retrieval_details  # noqa: E402
+from flowloop.evaluate.stats import bootstrap_intervals  # noqa: E402
+from flowloop.evaluate.suites import planning  # noqa: E402
+from flowloop.localize.api import Localizer, fit  # noqa: E402
+from flowloop.localize.features import FeatureBuilder  # noqa: E402
+from flowloop.pipeline.inputs import load_work_history  # noqa: E402
+from flowloop.pipeline.split import held_count  # noqa: E402
+from flowloop.repo import FlowRepo, init_repo  # noqa: E402
+
+SAMPLES = 2000
+SEED = 13
+
+
+def example_history(work: Path) -> FlowRepo:
+    from flowloop.signals.api import import_events
+
+    root = work / "ledgerline"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("state"))
+    repo = FlowRepo(root)
+    import_events(repo, root / ".flow" / "signals" / "events.jsonl")
+    return repo
+
+
+def git_history(work: Path, bundle: Path) -> FlowRepo:
+    from flowloop.signals.collect_git import collect_git
+
+    root = work / bundle.stem
+    subprocess.run(["git", "clone", "-q", str(bundle), str(root)], check=True)
+    repo = init_repo(root).repo
+    collect_git(repo)
+    return repo
+
+
+def interval(details: list[dict[str, Any]]) -> tuple[float, float]:
+    return bootstrap_intervals(len(details), lambda idx: planning.statistic(details, idx), SAMPLES, SEED)["f1"]
+
+
+def measure(name: str, repo: FlowRepo, holdout: float, k: int) -> dict[str, Any]:
+    work = [w for w in load_work_history(repo) if w.files and not w.reverted]
+    held = held_count(len(work), holdout)
+    train, test = work[: len(work) - held], work[len(work) - held:]
+    builder = FeatureBuilder(work)
+    started = time.monotonic()
+    model, report = fit(work, train, builder=builder)
+    train_s = time.monotonic() - started
+    localizer = Localizer(work, model, "bench", builder=builder)
+    timings = []
+    learned: list[dict[str, Any]] = []
+    for task in test:
+        t0 = time.perf_counter()
+        learned += localizer_details(localizer, [task])
+        timings.append(time.perf_counter() - t0)
+    baseline = retrieval_details(builder, test, k)
+    recall = [len(set(c.paths) & set(t.files)) / len(set(t.files)) for t in test
+              for c in [builder.candidates(t.description, t.as_of, exclude_task=t.task)]]
+
+    def diff(idx: Any) -> dict[str, float]:
+        return {"diff": planning.statistic(learned, idx)["f1"] - planning.statistic(baseline, idx)["f1"]}
+
+    rows = {}
+    for label, details in (("retrieval-only", baseline), ("localizer", learned)):
+        stat = planning.statistic(details, range(len(details)))
+        rows[label] = {**{k2: round(v, 4) for k2, v in stat.items()}, "f1_ci": [round(x, 4) for x in interval(details)],
+                       "n": len(details)}
+    point = diff(range(len(test)))["diff"]
+    ci = bootstrap_intervals(len(test), diff, SAMPLES, SEED)["diff"]
+    return {
+        "history": name, "tasks": len(work), "train_tasks": len(train), "heldout_tasks": len(test),
+        "first_heldout": test[0].time.isoformat() if test else None, "systems": rows,
+        "diff": round(point, 4), "diff_ci": [round(ci[0], 4), round(ci[1], 4)],
+        "ratio": round(rows["localizer"]["f1"] / rows["retrieval-only"]["f1"], 3) if rows["retrieval-only"]["f1"] else None,
+        "candidate_recall_heldout": round(statistics.mean(recall), 4) if recall else 0.0,
+        "train_seconds": round(train_s, 2), "fit": report.to_dict(),
+        "answer_ms_p50": round(1000 * statistics.median(timings), 2) if timings else None,
+        "weights": dict(zip(model.features, [round(w, 3) for w in model.weights])), "threshold": model.threshold,
+    }
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    print("| history | n held out | retrieval-only F1 [95% CI] | localizer F1 [95% CI] | paired diff [95% CI] | ratio | train s | answer ms p50 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        base, loc = r["systems"]["retrieval-only"], r["systems"]["localizer"]
+        print(f"| {r['history']} ({r['train_tasks']} train) | {r['heldout_tasks']} "
+              f"| {base['f1']:.3f} [{base['f1_ci'][0]:.3f}, {base['f1_ci'][1]:.3f}] "
+              f"| {loc['f1']:.3f} [{loc['f1_ci'][0]:.3f}, {loc['f1_ci'][1]:.3f}] "
+              f"| {r['diff']:+.3f} [{r['diff_ci'][0]:+.3f}, {r['diff_ci'][1]:+.3f}] | {r['ratio']} "
+              f"| {r['train_seconds']:.1f} | {r['answer_ms_p50']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--histories", type=Path, default=HISTORIES)
+    parser.add_argument("--only", default="example,click,httpx")
+    parser.add_argument("--holdout", type=float, default=0.2, help="newest share of tasks held out (the build's default)")
+    parser.add_argument("--similar", type=int, default=3, help="retrieval-only's similar tasks (dataset.similar_tasks)")
+    args = parser.parse_args()
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-planning-") as tmp:
+        work = Path(tmp)
+        for name in wanted:
+            if name == "example":
+                repo = example_history(work)
+            else:
+                bundle = args.histories / f"{name}.bundle"
+                if not bundle.is_file():
+                    print(f"skipped {name}: no {bundle}", file=sys.stderr)
+                    continue
+                repo = git_history(work, bundle)
+            results.append(measure(name, repo, args.holdout, args.similar))
+            print(f"{name}: done", file=sys.stderr)
+    print_table(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"command": "benchmarks/planning.py " + " ".join(sys.argv[1:]), "holdout": args.holdout,
+               "similar_tasks": args.similar, "bootstrap_samples": SAMPLES, "results": results,
+               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()}}
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
