@@ -137,14 +137,14 @@ def test_a_log_gets_one_line_per_stage_with_counts_and_times(loop_repo: FlowRepo
     out = subprocess.run([str(FLOW), "-C", str(loop_repo.root), "loop"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     lines = out.stderr.splitlines()
-    for stage in ("collect", "dataset", "train_sft", "train_dpo", "report"):
+    for stage in ("collect", "dataset", "train_sft", "train_dpo", "train_localizer", "report"):
         assert f"[loop] {stage}: started" in lines
         assert any(line.startswith(f"[loop] {stage}: done in ") for line in lines), out.stderr
     assert any(line.startswith("[loop] collect: done in") and "new events" in line for line in lines)
     assert any("[loop] dataset: done in" in line and "sft 0/50" in line for line in lines)
     assert "[loop] evaluate: skipped (nothing trained)" in lines
     assert "[loop] promote: skipped (nothing trained)" in lines
-    assert sum(1 for line in lines if line.startswith("[loop] ")) == 14  # 6 stages x start/end + 2 skips
+    assert sum(1 for line in lines if line.startswith("[loop] ")) == 16  # 7 stages x start/end + 2 skips
 
 
 def test_a_config_with_old_keys_runs_and_names_the_new_ones(loop_repo: FlowRepo) -> None:
