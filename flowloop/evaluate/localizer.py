@@ -102,17 +102,22 @@ def paired(candidate: list[dict[str, Any]], reference: list[dict[str, Any]], sam
 
 
 def load_version(version: ModelVersion, history: Sequence[WorkRecord], builder: FeatureBuilder) -> Localizer:
-    return Localizer(history, LocalizerModel.load(version.adapter_dir), version.version, builder=builder)
+    return Localizer(history, LocalizerModel.load(version.model_dir), version.version, builder=builder)
 
 
-def gate_localizer(repo: FlowRepo, version: str, force: bool = False, actor: str = "flowloop") -> LocalizerGate:
-    """Score localizer ``version`` against the current one (or retrieval-only) and promote it if better."""
+def gate_localizer(repo: FlowRepo, version: str, dataset: str | None = None, force: bool = False,
+                   actor: str = "flowloop") -> LocalizerGate:
+    """Score localizer ``version`` against the current one (or retrieval-only) and promote it if better.
+
+    ``dataset`` (the loop passes the one it trained on) must be the version's own: its held-out
+    tasks are the ones the version never saw."""
     reg = registry(repo)
     candidate = reg.get(version)
     current = reg.current()
     if current is not None and current.version == candidate.version:
         raise EvaluationError(f"localizer {candidate.version} is already current", field="version")
-    ds = eval_data.resolve_dataset(repo, str(candidate.manifest.get("dataset_version") or "latest"))
+    trained_on = str(candidate.manifest.get("dataset_version") or "latest")
+    ds = eval_data.resolve_dataset(repo, dataset or trained_on)
     if ds.content_hash != candidate.manifest.get("dataset_hash"):
         raise EvaluationError(f"localizer {candidate.version} was trained on another build of {ds.version}",
                               path=ds.path, hint="retrain it with `flow train localizer`")

@@ -21,7 +21,9 @@ import numpy as np
 
 from flowloop.errors import RegistryError
 
-MODEL_FILE = "localizer.json"
+# the registry knows a non-specialist model folder by its ``config.json``; for a logistic
+# regression the weights are the whole model, so they are that file
+MODEL_FILE = "config.json"
 FORMAT = 1
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 19))
 

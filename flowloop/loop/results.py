@@ -69,23 +69,18 @@ class TrainStageResult:
     new: int = 0
     steps: int = 0
     seconds: float = 0.0
-    gated: bool = False  # judged by the pass's own gate in this stage (not the evaluate stage)
-    promoted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"trained": self.trained, "message": self.message}
         if self.trained:
             out.update(version=self.version, new=self.new, steps=self.steps, seconds=round(self.seconds, 1))
-        if self.gated:
-            out.update(gated=True, promoted=self.promoted)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainStageResult":
         return cls(trained=bool(data.get("trained", False)), message=str(data.get("message", "")),
                    version=data.get("version"), new=int(data.get("new", 0)), steps=int(data.get("steps", 0)),
-                   seconds=float(data.get("seconds", 0.0)), gated=bool(data.get("gated", False)),
-                   promoted=bool(data.get("promoted", False)))
+                   seconds=float(data.get("seconds", 0.0)))
 
 
 @dataclass

@@ -139,10 +139,8 @@ class _Stages:
                 stages.train_stage(spec), lambda spec=spec: stages.train(repo, spec, data, progress),
                 lambda r: r.message))
             summary.messages.append(trained.message)
-            if trained.trained and trained.version and not trained.gated:
+            if trained.trained and trained.version:
                 summary.trained.append(trained.version)
-            if trained.promoted and trained.version:
-                summary.promoted.append(f"{spec.name} {trained.version}")
         if not summary.trained:
             summary.nothing_new = summary.nothing_new or not collected.added
             summary.messages.append("no pass had enough new data: nothing trained, nothing to evaluate")

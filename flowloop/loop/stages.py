@@ -6,10 +6,8 @@ Order and resumption are :mod:`flowloop.loop.run`'s job; whether a pass trains i
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
-from typing import Any
 
 from flowloop.errors import EvaluationError
 from flowloop.git import is_toplevel
@@ -80,25 +78,22 @@ def train(repo: FlowRepo, spec: TrainingPass, data: DatasetResult, progress: Pro
     message = f"{spec.title}: trained {result.version} on {plan.new} new {spec.new_unit} ({plan.steps} steps, cap {plan.cap})"
     if result.data.get("warning"):
         message += f"; warning: {result.data['warning']}"
-    promoted = False
-    if spec.gate is not None and result.version:
-        # a pass with its own gate (the localizer) is judged here, on its own held-out data; the
-        # evaluate and promote stages are the specialist's
+    if spec.gate is not None and result.version is not None:
+        # A retrieval model is not a specialist: its own gate (held-out future queries) decides
+        # now, and it is not handed to the specialist's evaluate and promote stages.
+        import importlib
+
+        module, _, name = spec.gate.partition(":")
         try:
-            decision = own_gate(spec)(repo, result.version)
+            decision = getattr(importlib.import_module(module), name)(repo, result.version, dataset=data.version)
+            verdict = "promoted" if decision.promoted else "not promoted"
+            message += f"; {spec.family} {result.version} {verdict}: {decision.reason}"
         except EvaluationError as exc:
-            message += f"; not promoted: {exc.render()}"
-        else:
-            promoted = decision.promoted
-            message += f"; {'promoted' if promoted else 'not promoted'}: {decision.reason}"
+            message += f"; {spec.family} {result.version} not promoted: {exc.render()}"
+        return TrainStageResult(trained=True, message=message, version=None, new=plan.new, steps=plan.steps,
+                                seconds=time.monotonic() - started)
     return TrainStageResult(trained=True, message=message, version=result.version, new=plan.new, steps=plan.steps,
-                            seconds=time.monotonic() - started, gated=spec.gate is not None, promoted=promoted)
-
-
-def own_gate(spec: TrainingPass) -> Callable[..., Any]:
-    """The gate a pass names in its record (``"module:function"``)."""
-    module, _, name = (spec.gate or "").partition(":")
-    return getattr(importlib.import_module(module), name)
+                            seconds=time.monotonic() - started)
 
 
 def eval_cap(repo: FlowRepo) -> int | None:

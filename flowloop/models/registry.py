@@ -43,6 +43,22 @@ LOG = "promotions.jsonl"
 _VERSION = re.compile(r"^v(\d+)$")
 _REQUIRED = ("version", "pass", "base_model", "created_at")
 STALE_TEMP_S = 3600.0
+# What each family's version folder holds: the specialist a PEFT adapter; every other family
+# named by a training pass (the retrieval models of issue 16) a whole model folder.
+SPECIALIST = ("adapter", "adapter_config.json", "a PEFT adapter folder")
+MODEL_FOLDER = ("model", "config.json", "a model folder")
+
+
+def family_layout(family: str) -> tuple[str, str, str]:
+    """``(folder, marker file, what it is)`` of a family's versions; an unknown family is an error."""
+    from flowloop.passes import passes
+
+    if family == "specialist":
+        return SPECIALIST
+    if family in {p.family for p in passes()}:
+        return MODEL_FOLDER
+    raise RegistryError(f"unknown model family {family!r}",
+                        hint=f"use one of: {', '.join(sorted({'specialist', *(p.family for p in passes())}))}")
 
 
 def now_iso() -> str:
@@ -72,6 +88,11 @@ class ModelVersion:
     @property
     def adapter_dir(self) -> Path:
         return self.path / ADAPTER
+
+    @property
+    def model_dir(self) -> Path:
+        """The files of this version: the adapter of a specialist, the model of a retrieval family."""
+        return self.adapter_dir if (self.path / ADAPTER).is_dir() else self.path / "model"
 
     @property
     def pass_name(self) -> str:
@@ -114,7 +135,9 @@ class Registry:
     """The versions of one model family (``specialist``) in a repository."""
 
     def __init__(self, repo: FlowRepo, family: str = "specialist") -> None:
+        family_layout(family)  # an unknown family fails here
         self.repo = repo
+        self.family = family
         self.root = repo.state_dir / "models" / family
 
     # -- reading ------------------------------------------------------------------------------
@@ -205,20 +228,20 @@ class Registry:
         return data
 
     # -- writing ------------------------------------------------------------------------------
-    def register(self, adapter_source: Path, fields: dict[str, Any], marker: str = "adapter_config.json") -> ModelVersion:
+    def register(self, adapter_source: Path, fields: dict[str, Any]) -> ModelVersion:
         """Copy ``adapter_source`` in as the next version with a manifest made of ``fields``.
 
-        ``marker`` is the file that shows the folder is a model of this family (a PEFT
-        adapter's config; the localizer's ``localizer.json``). The version number is taken at
-        rename time; if another process took it meanwhile, the next free number is used.
+        The version number is taken at rename time; if another process took it meanwhile, the
+        next free number is used.
         """
+        folder, marker, what = family_layout(self.family)
         if not (adapter_source / marker).is_file():
-            raise RegistryError(f"not a model folder of this family (no {marker})", path=adapter_source)
+            raise RegistryError(f"not {what} (no {marker})", path=adapter_source)
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
-            shutil.copytree(adapter_source, tmp / ADAPTER)
+            shutil.copytree(adapter_source, tmp / folder)
             number = max((v.number for v in self.versions()), default=0) + 1
             while True:
                 manifest = {**fields, "version": f"v{number}", "created_at": fields.get("created_at") or now_iso()}

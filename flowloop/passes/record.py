@@ -70,9 +70,8 @@ class TrainingPass:
     starts_from: str | None = None  # the pass whose newest version this continues; None: the base model
     deprecated: dict[str, str] = field(default_factory=dict)  # old dotted key -> key of this table
     family: str = "specialist"  # the model registry family its versions land in
-    # ``"module:function"`` that gates a new version of this pass on its own held-out data;
-    # None: the loop's evaluate and promote stages (the specialist's suites and gate)
-    gate: str | None = None
+    gate: str | None = None  # ``"module:function"`` promoting a version of a non-specialist family
+    rollback: str | None = None  # ``"module:function"`` undoing that family's latest promotion
 
     @property
     def completion_field(self) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 from flowloop.errors import DatasetError
 from flowloop.localize.api import fit
-from flowloop.localize.model import MODEL_FILE
 from flowloop.models.registry import Registry, now_iso
 from flowloop.passes import get_pass
 from flowloop.pipeline.inputs import load_work_history
@@ -68,7 +67,7 @@ def train_localizer(repo: FlowRepo, **options: Any) -> TrainResult:
         version = registry.register(Path(tmp), {
             "pass": spec.name, "base_model": MODEL_KIND, "dataset_version": data.dataset_version,
             "dataset_hash": data.dataset_hash, "parent": None, "settings": {"l2": table.l2},
-            "metrics": report.to_dict(), "created_at": now_iso()}, marker=MODEL_FILE)
+            "metrics": report.to_dict(), "created_at": now_iso()})
     metrics = {"steps": report.tasks, "session_steps": report.tasks, "resumed_from_step": 0, "loss": None,
                "seconds": report.seconds, "seconds_per_step": report.seconds / max(1, report.tasks),
                "tokens_per_second": 0, "tokens": 0, **report.to_dict()}
