@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "train",
     "models",
     "ask",
+    "plan",
     "render",
 ]
 

@@ -119,6 +119,11 @@ def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
                     "memory": {"needed": result.memory.needed, "available": result.memory.available}})
         return
     console.print(_summary(result))
+    spec = PASSES[pass_name]
+    if spec.gate is not None:  # its own family and gate: `flow models promote` is the specialist's
+        console.print(markup("registered {} [bold]{}[/bold]; `flow loop` gates it on the held-out tasks",
+                             spec.family, result.version))
+        return
     console.print(markup("registered [bold]{}[/bold]; promote it with `flow models promote {}`", result.version, result.version))
 
 
