@@ -71,6 +71,32 @@ def retrieval_details(builder: FeatureBuilder, tasks: Sequence[WorkRecord], k: i
     return out
 
 
+def trained_tasks(repo: FlowRepo, version: ModelVersion) -> set[str]:
+    """The tasks a localizer version was trained on (its dataset's ``work_train`` rows)."""
+    ds = eval_data.resolve_dataset(repo, str(version.manifest.get("dataset_version") or "latest"))
+    return {str(row.get("task")) for row in eval_data.read_jsonl(ds.file(get_pass(PASS).train_file))}
+
+
+def planning_row(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The planning suite's "localizer alone" answers on ``items``, or None and why not: no
+    localizer promoted, or the promoted one was trained on some of these tasks."""
+    current = registry(repo).current()
+    if current is None:
+        return None, "no localizer promoted"
+    leaked = trained_tasks(repo, current) & {item.task for item in items}
+    if leaked:
+        return None, f"localizer {current.version} was trained on {len(leaked)} of these held-out tasks"
+    tasks = []
+    for item in items:
+        moment = parse_iso(item.as_of or item.time)
+        if moment is None:
+            return None, f"held-out task {item.task} has no time"
+        tasks.append(WorkRecord(item.task, item.description, list(item.files), moment, moment, item.id))
+    history = load_work_history(repo)
+    builder = FeatureBuilder(history)
+    return localizer_details(load_version(current, history, builder), tasks), current.version
+
+
 @dataclass
 class LocalizerGate:
     candidate: str

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from flowloop.evaluate.localizer import registry
+from flowloop.evaluate.data import read_jsonl
+from flowloop.evaluate.localizer import planning_row, registry
+from flowloop.evaluate.suites.planning import PlanningItem
 from flowloop.localize.model import LocalizerModel
 from flowloop.loop import stages
 from flowloop.passes import get_pass
@@ -48,3 +50,17 @@ def test_the_loop_stage_trains_registers_and_gates_the_localizer(tmp_path: Path)
     assert (registry(repo).current() is not None) == stored["promoted"]
     # the specialist's registry is untouched: its evaluate/promote stages never see this version
     assert not (repo.state_dir / "models" / "specialist").exists()
+
+    # the planning suite's "localizer alone" row: on the held-out tasks only, never on trained ones
+    folder = repo.state_dir / "datasets" / data.version
+    def items(name: str) -> list[PlanningItem]:
+        return [PlanningItem(r["id"], r["task"], r["description"], r["files"], r["time"], r["as_of"])
+                for r in read_jsonl(folder / name)]
+    details, why = planning_row(repo, items("eval_planning.jsonl"))
+    if stored["promoted"]:
+        assert why == "v1" and details is not None and len(details) == stored["n"]
+        assert {d["id"] for d in details} == {d["id"] for d in stored["details"]["candidate"]}
+        refused, why = planning_row(repo, items("work_train.jsonl")[:3])
+        assert refused is None and "was trained on 3 of these held-out tasks" in why
+    else:
+        assert details is None and why == "no localizer promoted"
