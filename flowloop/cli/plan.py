@@ -38,6 +38,6 @@ def plan_cmd(
     for index, path in enumerate(answer.files):
         score = f"  {answer.scores[index]:.2f}" if index < len(answer.scores) else ""
         console.print(f"{path}{score}", highlight=False)
-    how = f"localizer {answer.version}" if answer.method == "localizer" else answer.method
+    how = f"localizer {answer.version}" if answer.method == "learned" else answer.method
     err_console.print(f"{len(answer.files)} files by {how}" + (f"; {answer.note}" if answer.note else ""),
                       style="dim", highlight=False)

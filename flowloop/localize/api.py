@@ -109,7 +109,7 @@ class Localization:
 
     files: list[str]
     scores: list[float] = field(default_factory=list)
-    method: str = "localizer"  # "localizer" or "retrieval-only"
+    method: str = "learned"  # "learned" (a trained localizer) or "retrieval-only"
     version: str | None = None
     note: str = ""
 
@@ -139,4 +139,4 @@ class Localizer:
                                 "(run `flow train localizer`)")
         picked = self.model.select(cands.paths, cands.rows)
         note = "" if picked else "no earlier task resembles this one: no candidate files"
-        return Localization([p for p, _ in picked], [s for _, s in picked], "localizer", self.version, note)
+        return Localization([p for p, _ in picked], [s for _, s in picked], "learned", self.version, note)

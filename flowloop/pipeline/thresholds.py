@@ -34,9 +34,11 @@ def readiness_of(name: str, have: int, threshold: int) -> Readiness:
 def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     """Each pass's count from the current inputs, by the rule a build applies, without building.
 
-    Planning examples are left out: they need retrieval, and they count toward neither
-    threshold (they cite no document and are not pairs).
+    Planning examples are made without their retrieved context (retrieval is the slow part of a
+    build, and no threshold reads a prompt): they cite no document and are not pairs, but a pass
+    that counts work records (the localizer) counts them.
     """
+    from flowloop.pipeline import prompts
     from flowloop.pipeline.behavior import signal_examples
     from flowloop.pipeline.inputs import load_inputs
     from flowloop.pipeline.selection import select_examples
@@ -48,6 +50,10 @@ def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     examples = document_examples(settings, inputs.pilrs, inputs.task_time)[0]
     examples += section_examples(settings, inputs.sections)
     examples += signal_examples(settings, inputs)[0]
+    examples += [Example(pass_="sft", kind="files", source=f"event:{w.event_id}",
+                         prompt=prompts.planning_messages(settings, w.description, ""), key=w.description,
+                         completion=prompts.format_files_answer(w.files), task=w.task, time=w.time)
+                 for w in inputs.work if w.files]
     kept = select_examples(repo, inputs, examples).kept
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
     train = [e for e in kept if not split.example_heldout(e)]
