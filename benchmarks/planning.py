@@ -49,6 +49,7 @@ from flowloop.evaluate.stats import bootstrap_intervals  # noqa: E402
 from flowloop.evaluate.suites import planning  # noqa: E402
 from flowloop.localize.api import Localizer, fit  # noqa: E402
 from flowloop.localize.features import FeatureBuilder  # noqa: E402
+from flowloop.pilr.store import PilrStore  # noqa: E402
 from flowloop.pipeline.inputs import load_work_history  # noqa: E402
 from flowloop.pipeline.split import held_count  # noqa: E402
 from flowloop.repo import FlowRepo, init_repo  # noqa: E402
@@ -85,7 +86,7 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int) -> dict[str, Any]
     work = [w for w in load_work_history(repo) if w.files and not w.reverted]
     held = held_count(len(work), holdout)
     train, test = work[: len(work) - held], work[len(work) - held:]
-    builder = FeatureBuilder(work)
+    builder = FeatureBuilder(work, documents=PilrStore(repo).load())
     started = time.monotonic()
     model, report = fit(work, train, builder=builder)
     train_s = time.monotonic() - started

@@ -25,9 +25,9 @@ from flowloop.evaluate.suites import planning
 from flowloop.localize.api import Localizer
 from flowloop.localize.features import FeatureBuilder
 from flowloop.localize.model import LocalizerModel
+from flowloop.localize.service import builder_for
 from flowloop.models.registry import ModelVersion, Registry
 from flowloop.passes import get_pass
-from flowloop.pipeline.inputs import load_work_history
 from flowloop.pipeline.records import WorkRecord, parse_iso
 from flowloop.repo import FlowRepo
 
@@ -92,8 +92,7 @@ def planning_row(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tupl
         if moment is None:
             return None, f"held-out task {item.task} has no time"
         tasks.append(WorkRecord(item.task, item.description, list(item.files), moment, moment, item.id))
-    history = load_work_history(repo)
-    builder = FeatureBuilder(history)
+    history, builder = builder_for(repo)
     return localizer_details(load_version(current, history, builder), tasks), current.version
 
 
@@ -151,8 +150,7 @@ def gate_localizer(repo: FlowRepo, version: str, dataset: str | None = None, for
     if not tasks:
         raise EvaluationError(f"dataset {ds.version} has no held-out tasks with files", path=ds.path,
                               hint="record more work (`flow collect git`) and rebuild with `flow dataset build`")
-    history = load_work_history(repo)
-    builder = FeatureBuilder(history)
+    history, builder = builder_for(repo)
     cand = localizer_details(load_version(candidate, history, builder), tasks)
     if current is not None:
         reference, ref = f"localizer {current.version}", localizer_details(load_version(current, history, builder), tasks)

@@ -3,8 +3,10 @@
 Candidates come from every source the history offers as of the task's planning moment: the
 files of the most similar earlier tasks (the lexical, as-of BM25 of
 :class:`~flowloop.pipeline.similar.TaskHistory`), the files that changed together with the best
-of those (co-change over earlier work records, which are the repository's commits), and files
-whose path words the task description names. Each candidate gets one row of :data:`FEATURES`;
+of those (co-change over earlier work records, which are the repository's commits), the
+``sources`` of the documents (PILRs) most similar to the task among those written before it
+(the same as-of BM25 over title and body; a document counts from the day after its creation
+date, as the dataset build treats it), and files whose path words the task description names. Each candidate gets one row of :data:`FEATURES`;
 all of them read the history through a cutoff (``before``), so a later commit can never
 reach a feature (``tests/localize/test_features.py`` plants one and checks).
 """
@@ -17,13 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flowloop.localize.history import COCHANGE_WINDOW, FileHistory
-from flowloop.pipeline.records import WorkRecord
+from flowloop.pilr.model import Pilr
+from flowloop.pipeline.records import WorkRecord, date_time
 from flowloop.pipeline.similar import SimilarTask, TaskHistory, similar_files, tokens
 
 K_SIMILAR = 10  # earlier tasks a candidate can come from (retrieval-only looks at the top few)
 COCHANGE_SEEDS = 3  # best retrieved files whose co-change partners become candidates
 COCHANGE_PER_SEED = 8
 PATH_CANDIDATES = 8
+K_DOCUMENTS = 3
+DOC_TEXT_CHARS = 1500
 
 FEATURES: tuple[str, ...] = (
     "sim_sum",  # summed similarity (relative to the nearest task) of the similar tasks touching it
@@ -44,6 +49,8 @@ FEATURES: tuple[str, ...] = (
     "is_code",
     "nearest_size",  # log(1 + files of the nearest task): how large the change probably is
     "top_score",  # log(1 + BM25 score of the nearest task): how good the precedents are
+    "doc_sum",  # summed similarity (relative to the best) of the earlier documents citing it as a source
+    "doc_max",
 )
 
 _DOC = (".md", ".rst", ".txt", ".adoc")
@@ -60,12 +67,27 @@ class Candidates:
     similar: list[SimilarTask] = field(default_factory=list)
 
 
-class FeatureBuilder:
-    """Holds the task and file histories across many tasks (a training run, an evaluation)."""
+def document_records(pilrs: Sequence[Pilr]) -> list[WorkRecord]:
+    """PILRs that name ``sources``, as records an as-of BM25 can search: text = title and the
+    start of the body, files = the sources, time = midnight of the creation date (so a document
+    written the day a task was planned is not seen by it)."""
+    out = []
+    for doc in pilrs:
+        if doc.meta.sources:
+            created = date_time(doc.meta.created)
+            out.append(WorkRecord(task=doc.meta.task or f"pilr:{doc.id}",
+                                  description=f"{doc.meta.title}\n{doc.body[:DOC_TEXT_CHARS]}",
+                                  files=list(doc.meta.sources), time=created, as_of=created, event_id=doc.id))
+    return out
 
-    def __init__(self, records: Sequence[WorkRecord], k: int = K_SIMILAR) -> None:
+
+class FeatureBuilder:
+    """Holds the task, file and document histories across many tasks (a training run, an evaluation)."""
+
+    def __init__(self, records: Sequence[WorkRecord], k: int = K_SIMILAR, documents: Sequence[Pilr] = ()) -> None:
         self.tasks = TaskHistory(records)
         self.files = FileHistory(records)
+        self.docs = TaskHistory(document_records(documents))
         self.k = k
         self._path_words: dict[str, frozenset[str]] = {}
 
@@ -102,8 +124,14 @@ class FeatureBuilder:
                     by_path.append((shared, self.files.frequency(path, n), path))
         by_path.sort(key=lambda t: (-t[0], -t[1], t[2]))
         ranked_cochange = sorted(cochange, key=lambda p: (-cochange[p][0], p))
+        doc_hits: dict[str, list[float]] = {}
+        cited = self.docs.similar(description, before=before, k=K_DOCUMENTS, exclude_task=exclude_task)
+        best_doc = max((d.score for d in cited), default=0.0) or 1.0
+        for doc in cited:
+            for path in dict.fromkeys(doc.files):
+                doc_hits.setdefault(path, []).append(doc.score / best_doc)
         paths = list(dict.fromkeys([*retrieval, *ranked_cochange[: COCHANGE_PER_SEED * COCHANGE_SEEDS],
-                                    *(p for _, _, p in by_path[:PATH_CANDIDATES])]))
+                                    *doc_hits, *(p for _, _, p in by_path[:PATH_CANDIDATES])]))
         nearest = set(similar[0].files) if similar else set()
         nearest_size = math.log1p(len(nearest))
         top_score = math.log1p(max((s.score for s in similar), default=0.0))
@@ -134,6 +162,8 @@ class FeatureBuilder:
                 1.0 if lower.endswith(_CODE) else 0.0,
                 nearest_size,
                 top_score,
+                sum(doc_hits.get(path, [])),
+                max(doc_hits.get(path, [0.0])),
             ])
         return Candidates(paths, rows, retrieval, similar)
 

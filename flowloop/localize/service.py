@@ -8,14 +8,23 @@ import datetime as dt
 
 from flowloop.errors import DatasetError
 from flowloop.localize.api import Localization, Localizer
+from flowloop.localize.features import FeatureBuilder
 from flowloop.localize.model import LocalizerModel
 from flowloop.models.registry import Registry
 from flowloop.passes import get_pass
+from flowloop.pilr.store import PilrStore
 from flowloop.pipeline.inputs import load_work_history
+from flowloop.pipeline.records import WorkRecord
 from flowloop.repo import FlowRepo
 
 MAX_TASK_CHARS = 4000
 PASS = "localizer"
+
+
+def builder_for(repo: FlowRepo) -> tuple[list[WorkRecord], FeatureBuilder]:
+    """The repository's work history and a feature builder over it and its PILRs."""
+    history = load_work_history(repo)
+    return history, FeatureBuilder(history, documents=PilrStore(repo).load())
 
 
 def localize_task(repo: FlowRepo, description: str, version: str = "current",
@@ -29,7 +38,6 @@ def localize_task(repo: FlowRepo, description: str, version: str = "current",
                            field="task", hint="describe the task in a paragraph; put details in a PILR")
     registry = Registry(repo, get_pass(PASS).family)
     found = registry.current() if version == "current" else registry.get(version)
-    history = load_work_history(repo)
-    if found is None:
-        return Localizer(history, None).localize(text, before)
-    return Localizer(history, LocalizerModel.load(found.model_dir), found.version).localize(text, before)
+    history, builder = builder_for(repo)
+    model = None if found is None else LocalizerModel.load(found.model_dir)
+    return Localizer(history, model, found.version if found else None, builder=builder).localize(text, before)

@@ -17,9 +17,9 @@ from typing import Any
 
 from flowloop.errors import DatasetError
 from flowloop.localize.api import fit
+from flowloop.localize.service import builder_for
 from flowloop.models.registry import Registry, now_iso
 from flowloop.passes import get_pass
-from flowloop.pipeline.inputs import load_work_history
 from flowloop.pipeline.records import WorkRecord, parse_iso
 from flowloop.repo import FlowRepo
 from flowloop.train.data import load_training_data
@@ -58,9 +58,9 @@ def train_localizer(repo: FlowRepo, **options: Any) -> TrainResult:
     data = load_training_data(repo, spec.name, options.get("dataset", "latest"), bool(options.get("force")),
                               train.seed, "none")
     tasks = read_work_rows(data.path)
-    history = load_work_history(repo)
+    history, builder = builder_for(repo)
     progress = options.get("progress")
-    model, report = fit(history, tasks, progress=progress, l2=table.l2)
+    model, report = fit(history, tasks, progress=progress, builder=builder, l2=table.l2)
     registry = Registry(repo, spec.family)
     with tempfile.TemporaryDirectory(prefix="localizer-") as tmp:
         model.save(Path(tmp))
