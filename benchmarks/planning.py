@@ -12,7 +12,8 @@ from the same history:
 
 Reported: macro F1 (precision, recall) with n and percentile-bootstrap 95% intervals, the paired
 interval of localizer minus retrieval-only over the same tasks, the recall ceiling of the
-candidates, training time and per-task answer time (p50). Histories: the bundled Ledgerline
+candidates, training time, per-task answer time in process (p50) and ``flow plan TASK
+--files-only`` as a fresh process with the trained model promoted (p50 of 3). Histories: the bundled Ledgerline
 example (its shipped signals) and the git bundles in ``../shared/histories/`` (cloned into a
 temp folder, mined with ``flow collect git``'s library call).
 
@@ -120,19 +121,42 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int) -> dict[str, Any]
         "train_seconds": round(train_s, 2), "fit": report.to_dict(),
         "answer_ms_p50": round(1000 * statistics.median(timings), 2) if timings else None,
         "weights": dict(zip(model.features, [round(w, 3) for w in model.weights])), "threshold": model.threshold,
+        "cli": cli_latency(repo, model, test),
     }
 
 
+def cli_latency(repo: FlowRepo, model: Any, tasks: list[Any], runs: int = 3) -> dict[str, Any]:
+    """``flow plan TASK --files-only`` as a fresh process with this model promoted: p50 wall seconds."""
+    from flowloop.models.registry import Registry
+
+    registry = Registry(repo, "localizer")
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp))
+        version = registry.register(Path(tmp), {"pass": "localizer", "base_model": "logistic-regression"})
+    registry.promote(version.version, "benchmark")
+    flow = str(Path(sys.executable).with_name("flow"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    walls = []
+    for task in tasks[:runs]:
+        t0 = time.monotonic()
+        done = subprocess.run([flow, "-C", str(repo.root), "plan", task.description.splitlines()[0], "--files-only"],
+                              capture_output=True, text=True, env=env)
+        walls.append(time.monotonic() - t0)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+    return {"flow_plan_files_only_s_p50": round(statistics.median(walls), 2), "runs": len(walls)}
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
-    print("| history | n held out | retrieval-only F1 [95% CI] | localizer F1 [95% CI] | paired diff [95% CI] | ratio | train s | answer ms p50 |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| history | n held out | retrieval-only F1 [95% CI] | localizer F1 [95% CI] | paired diff [95% CI] | ratio | train s | answer ms p50 | `flow plan --files-only` s p50 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         base, loc = r["systems"]["retrieval-only"], r["systems"]["localizer"]
         print(f"| {r['history']} ({r['train_tasks']} train) | {r['heldout_tasks']} "
               f"| {base['f1']:.3f} [{base['f1_ci'][0]:.3f}, {base['f1_ci'][1]:.3f}] "
               f"| {loc['f1']:.3f} [{loc['f1_ci'][0]:.3f}, {loc['f1_ci'][1]:.3f}] "
               f"| {r['diff']:+.3f} [{r['diff_ci'][0]:+.3f}, {r['diff_ci'][1]:+.3f}] | {r['ratio']} "
-              f"| {r['train_seconds']:.1f} | {r['answer_ms_p50']} |")
+              f"| {r['train_seconds']:.1f} | {r['answer_ms_p50']} | {r['cli']['flow_plan_files_only_s_p50']} |")
 
 
 def main() -> None:
