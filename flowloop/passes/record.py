@@ -38,8 +38,8 @@ class PassSettings(Section):
 
 
 class CountedExample(Protocol):
-    """The attributes a counting rule reads of a dataset example (``kind`` and ``task`` let a
-    pass count work records: one planning example of kind ``files`` per task with files)."""
+    """The attributes a counting rule reads of a dataset example; ``kind`` and ``task`` let a
+    pass count work records (the build adds one item of kind ``work`` per training-split task)."""
 
     pass_: str
     kind: str

@@ -85,8 +85,8 @@ DPO = TrainingPass(
 
 
 def _work_records(train: Iterable[CountedExample]) -> int:
-    """Tasks with files in the training split: each has exactly one planning example (``files``)."""
-    return len({e.task for e in train if e.kind == "files" and e.task})
+    """Tasks with files in the training split (the build adds one ``work`` item per work record)."""
+    return len({e.task for e in train if e.kind == "work" and e.task})
 
 
 class LocalizerSettings(PassSettings):
