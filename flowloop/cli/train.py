@@ -69,6 +69,8 @@ def _summary(result: Any) -> Table:
         ("memory", result.memory.message()),
         ("run", result.run_id),
     ]
+    if not m.get("tokens"):  # a pass without a language model (the localizer): no tokens, no memory estimate
+        rows = [row for row in rows if row[0] not in ("tokens/s", "memory")]
     if result.data.get("forced"):
         rows.append(("threshold", Text(f"forced: {result.data['count']} of {result.data['threshold']}", style="yellow")))
     for key, value in rows:
