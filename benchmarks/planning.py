@@ -17,7 +17,10 @@ candidates, training time, per-task answer time in process (p50) and ``flow plan
 example (its shipped signals) and the git bundles in ``../shared/histories/`` (cloned into a
 temp folder, mined with ``flow collect git``'s library call).
 
-    .venv/bin/python benchmarks/planning.py [--histories /work/shared/histories] [--only example,click,httpx]
+    .venv/bin/python benchmarks/planning.py [--histories DIR] [--only example,click,httpx] [--ablate]
+
+``--ablate`` also retrains the localizer without each feature group (co-change, path words,
+frequency and recency, file kind, documents' sources) and reports the paired change.
 
 Prints a markdown table and writes ``benchmarks/results/planning.json``.
 """
@@ -83,7 +86,7 @@ def interval(details: list[dict[str, Any]]) -> tuple[float, float]:
     return bootstrap_intervals(len(details), lambda idx: planning.statistic(details, idx), SAMPLES, SEED)["f1"]
 
 
-def measure(name: str, repo: FlowRepo, holdout: float, k: int) -> dict[str, Any]:
+def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = False) -> dict[str, Any]:
     work = [w for w in load_work_history(repo) if w.files and not w.reverted]
     held = held_count(len(work), holdout)
     train, test = work[: len(work) - held], work[len(work) - held:]
@@ -122,7 +125,49 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int) -> dict[str, Any]
         "answer_ms_p50": round(1000 * statistics.median(timings), 2) if timings else None,
         "weights": dict(zip(model.features, [round(w, 3) for w in model.weights])), "threshold": model.threshold,
         "cli": cli_latency(repo, model, test),
+        **({"ablations": ablations(work, train, test, builder, learned)} if ablate else {}),
     }
+
+
+ABLATIONS = {
+    "co-change": ("cochange", "cochange_count"),
+    "path words": ("path_overlap", "path_shared"),
+    "frequency and recency": ("log_frequency", "recency", "never_changed"),
+    "file kind": ("is_test", "is_doc", "is_code"),
+    "documents' sources": ("doc_sum", "doc_max"),
+}
+
+
+def ablations(work: list[Any], train: list[Any], test: list[Any], builder: FeatureBuilder,
+              full: list[dict[str, Any]]) -> dict[str, Any]:
+    """The localizer retrained without each feature group (its columns zeroed in training and
+    answering): F1 and the paired difference to the full model."""
+    from flowloop.localize.features import FEATURES
+
+    original = builder.candidates
+    out = {}
+    for group, names in ABLATIONS.items():
+        drop = [FEATURES.index(n) for n in names]
+
+        def zeroed(*args: Any, **kwargs: Any) -> Any:
+            found = original(*args, **kwargs)
+            found.rows = [[0.0 if i in drop else v for i, v in enumerate(row)] for row in found.rows]
+            return found
+
+        builder.candidates = zeroed  # type: ignore[method-assign]
+        try:
+            model, _ = fit(work, train, builder=builder)
+            details = localizer_details(Localizer(work, model, "ablated", builder=builder), test)
+        finally:
+            builder.candidates = original  # type: ignore[method-assign]
+
+        def diff(idx: Any) -> dict[str, float]:
+            return {"diff": planning.statistic(details, idx)["f1"] - planning.statistic(full, idx)["f1"]}
+
+        ci = bootstrap_intervals(len(test), diff, SAMPLES, SEED)["diff"]
+        out[group] = {"f1": round(planning.statistic(details, range(len(details)))["f1"], 4),
+                      "diff_to_full": round(diff(range(len(test)))["diff"], 4), "diff_ci": [round(ci[0], 4), round(ci[1], 4)]}
+    return out
 
 
 def cli_latency(repo: FlowRepo, model: Any, tasks: list[Any], runs: int = 3) -> dict[str, Any]:
@@ -165,6 +210,7 @@ def main() -> None:
     parser.add_argument("--only", default="example,click,httpx")
     parser.add_argument("--holdout", type=float, default=0.2, help="newest share of tasks held out (the build's default)")
     parser.add_argument("--similar", type=int, default=3, help="retrieval-only's similar tasks (dataset.similar_tasks)")
+    parser.add_argument("--ablate", action="store_true", help="also retrain without each feature group")
     args = parser.parse_args()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     results = []
@@ -179,9 +225,17 @@ def main() -> None:
                     print(f"skipped {name}: no {bundle}", file=sys.stderr)
                     continue
                 repo = git_history(work, bundle)
-            results.append(measure(name, repo, args.holdout, args.similar))
+            results.append(measure(name, repo, args.holdout, args.similar, args.ablate))
             print(f"{name}: done", file=sys.stderr)
     print_table(results)
+    if args.ablate:
+        print("\n| without | " + " | ".join(r["history"] for r in results) + " |")
+        print("| --- |" + " --- |" * len(results))
+        for group in ABLATIONS:
+            cells = [f"{r['ablations'][group]['f1']:.3f} ({r['ablations'][group]['diff_to_full']:+.3f} "
+                     f"[{r['ablations'][group]['diff_ci'][0]:+.3f}, {r['ablations'][group]['diff_ci'][1]:+.3f}])"
+                     for r in results]
+            print(f"| {group} | " + " | ".join(cells) + " |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {"command": "benchmarks/planning.py " + " ".join(sys.argv[1:]), "holdout": args.holdout,
                "similar_tasks": args.similar, "bootstrap_samples": SAMPLES, "results": results,
