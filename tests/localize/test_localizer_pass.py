@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from flowloop.evaluate.data import read_jsonl
-from flowloop.evaluate.localizer import planning_row, registry
+from flowloop.errors import EvaluationError
+from flowloop.evaluate.localizer import gate_localizer, planning_row, registry
 from flowloop.evaluate.suites.planning import PlanningItem
 from flowloop.localize.model import LocalizerModel
 from flowloop.loop import stages
@@ -58,6 +59,8 @@ def test_the_loop_stage_trains_registers_and_gates_the_localizer(tmp_path: Path)
                 for r in read_jsonl(folder / name)]
     details, why = planning_row(repo, items("eval_planning.jsonl"))
     if stored["promoted"]:
+        with pytest.raises(EvaluationError, match="localizer v1 is already current"):
+            gate_localizer(repo, "v1")
         assert why == "v1" and details is not None and len(details) == stored["n"]
         assert {d["id"] for d in details} == {d["id"] for d in stored["details"]["candidate"]}
         refused, why = planning_row(repo, items("work_train.jsonl")[:3])
