@@ -19,7 +19,7 @@ import numpy as np
 
 from flowloop.errors import DatasetError
 from flowloop.localize.features import FEATURES, Candidates, FeatureBuilder
-from flowloop.localize.model import THRESHOLDS, LocalizerModel, fit_logistic
+from flowloop.localize.model import RELATIVE, THRESHOLDS, LocalizerModel, fit_logistic
 from flowloop.pipeline.records import WorkRecord
 
 MIN_TRAINING_TASKS = 5
@@ -88,18 +88,20 @@ def fit(history: Sequence[WorkRecord], tasks: Sequence[WorkRecord], progress: Pr
     x, y = np.asarray(rows, dtype=float), np.asarray(labels)
     weights, bias, mean, scale = fit_logistic(x, y, l2=l2)
     model = LocalizerModel(list(FEATURES), mean.tolist(), scale.tolist(), weights.tolist(), bias)
-    best = max(THRESHOLDS, key=lambda t: (_mean_f1(model, per_task, t), -abs(t - 0.5)))
-    model.threshold = best
+    best, relative = max(((t, r) for t in THRESHOLDS for r in RELATIVE),
+                         key=lambda tr: (_mean_f1(model, per_task, *tr), -tr[1], -abs(tr[0] - 0.5)))
+    model.threshold, model.relative = best, relative
     report = FitReport(
         tasks=len(labelled), rows=len(rows), positives=positives, candidate_recall=found / max(1, total),
-        train_f1=_mean_f1(model, per_task, best),
+        train_f1=_mean_f1(model, per_task, best, relative),
         retrieval_f1=float(np.mean([f1(retrieval_only(c), truth) for _, _, truth, c in per_task])),
         seconds=time.monotonic() - started, threshold=best)
     return model, report
 
 
-def _mean_f1(model: LocalizerModel, per_task: list[tuple[int, int, list[str], Candidates]], threshold: float) -> float:
-    scores = [f1([p for p, _ in model.select(c.paths, c.rows, threshold)], truth) for _, _, truth, c in per_task]
+def _mean_f1(model: LocalizerModel, per_task: list[tuple[int, int, list[str], Candidates]], threshold: float,
+             relative: float = 0.0) -> float:
+    scores = [f1([p for p, _ in model.select(c.paths, c.rows, threshold, relative)], truth) for _, _, truth, c in per_task]
     return float(np.mean(scores)) if scores else 0.0
 
 

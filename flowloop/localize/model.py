@@ -4,9 +4,10 @@ Why a logistic regression and not a bigger learner: the training rows are one re
 commits (hundreds to a few thousand tasks), the features are few and already meaningful, and
 the model must train in seconds on two CPU cores and answer in milliseconds. It is fitted by
 Newton's method with an L2 penalty in plain numpy (no new dependency). "How many files" is a
-probability threshold tuned on the training tasks for mean per-task F1, with at least one file
-and at most ``max_files``; the threshold, the weights and the feature standardisation are the
-whole model, saved as one JSON file.
+probability threshold and a cut relative to the task's best file (a confident first file makes
+weak seconds less likely), both tuned on the training tasks for mean per-task F1, with at least
+one file and at most ``max_files``; those two, the weights and the feature standardisation are
+the whole model, saved as one JSON file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flowloop.errors import RegistryError
 MODEL_FILE = "config.json"
 FORMAT = 1
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 19))
+RELATIVE = (0.0, 0.3, 0.5, 0.7)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class LocalizerModel:
     weights: list[float]
     bias: float
     threshold: float = 0.5
+    relative: float = 0.0  # also drop files below this share of the task's best probability
     max_files: int = 12
     format: int = FORMAT
 
@@ -46,13 +49,16 @@ class LocalizerModel:
         x = (np.asarray(rows, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
         return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.weights) + self.bias)))
 
-    def select(self, paths: Sequence[str], rows: Sequence[Sequence[float]], threshold: float | None = None) -> list[tuple[str, float]]:
-        """The files kept for one task, best first: those at or above the threshold, at least one."""
+    def select(self, paths: Sequence[str], rows: Sequence[Sequence[float]], threshold: float | None = None,
+               relative: float | None = None) -> list[tuple[str, float]]:
+        """The files kept for one task, best first: those at or above the threshold and the
+        relative cut (a share of the best file's probability), at least one."""
         if not paths:
             return []
         probs = self.scores(rows)
         order = sorted(range(len(paths)), key=lambda i: (-probs[i], i))
-        cut = self.threshold if threshold is None else threshold
+        cut = max(self.threshold if threshold is None else threshold,
+                  (self.relative if relative is None else relative) * probs[order[0]])
         kept = [i for i in order if probs[i] >= cut][: self.max_files] or order[:1]
         return [(paths[i], float(probs[i])) for i in kept]
 
