@@ -38,7 +38,7 @@ def test_trains_on_the_example_history_and_ranks_held_out_tasks(work: list[WorkR
     assert all(a.method == "learned" and a.files and a.version == "v1" for a in answers)
     assert all(a.scores == sorted(a.scores, reverse=True) for a in answers)
     learned = sum(f1(a.files, w.files) for a, w in zip(answers, held)) / len(held)
-    assert learned > 0.3  # retrieval-only is 0.62 here and the localizer 0.62: the claim is the benchmark's
+    assert learned > 0.3  # a sanity floor; whether it beats retrieval-only is the benchmark's claim, with intervals
 
 
 def test_without_a_model_it_is_retrieval_only_and_says_so(work: list[WorkRecord]) -> None:
