@@ -29,6 +29,7 @@ index
 models
 inference
 pipeline
+localize
 train
 specialist
 evaluate

@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "models",
     "retrieval",
     "ask",
+    "plan",
     "render",
 ]
 

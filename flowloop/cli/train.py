@@ -69,6 +69,8 @@ def _summary(result: Any) -> Table:
         ("memory", result.memory.message()),
         ("run", result.run_id),
     ]
+    if not m.get("tokens"):  # a pass without a language model (the localizer): no tokens, no memory estimate
+        rows = [row for row in rows if row[0] not in ("tokens/s", "memory")]
     if result.data.get("forced"):
         rows.append(("threshold", Text(f"forced: {result.data['count']} of {result.data['threshold']}", style="yellow")))
     for key, value in rows:
@@ -119,6 +121,11 @@ def _run(ctx: typer.Context, pass_name: str, opts: dict[str, Any]) -> None:
                     "memory": {"needed": result.memory.needed, "available": result.memory.available}})
         return
     console.print(_summary(result))
+    spec = PASSES[pass_name]
+    if spec.gate is not None:  # its own family and gate: `flow models promote` is the specialist's
+        console.print(markup("registered {} [bold]{}[/bold]; `flow loop` gates it on the held-out tasks",
+                             spec.family, result.version))
+        return
     console.print(markup("registered [bold]{}[/bold]; promote it with `flow models promote {}`", result.version, result.version))
 
 

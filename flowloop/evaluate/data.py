@@ -177,6 +177,7 @@ def planning_items(repo: FlowRepo, ds: DatasetRef, limit: int, seed: int, progre
                 description=str(row["description"]),
                 files=[str(f) for f in row["files"]],
                 time=str(row.get("time", "")),
+                as_of=str(row.get("as_of") or row.get("time") or ""),
                 context_text=ctx["text"],
                 similar=[SimilarTask(s["task"], float(s["score"]), list(s["files"])) for s in ctx["similar"]],
             )

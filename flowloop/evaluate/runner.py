@@ -212,6 +212,11 @@ def _planning_baselines(
     items = data.items("planning")
     retrieval = planning.run_retrieval(items, _Stage(progress, "planning (retrieval only)"))
     out = {"retrieval_only": {"planning": summarise("planning", retrieval, samples, seed)}}
+    from flowloop.evaluate.localizer import planning_row  # numpy: only once planning is scored
+
+    localized, _why = planning_row(repo, items)
+    if localized is not None:  # the learned localizer alone, on the same tasks
+        out["localizer"] = {"planning": summarise("planning", localized, samples, seed)}
     if ref.is_base:
         return out  # the comparison is specialist alone vs with context; base alone would only cost time
     alone = planning.run_model(

@@ -134,14 +134,20 @@ class _Stages:
                 f"{name} {c.count}/{c.threshold}" for name, c in r.passes.items())))
         summary.dataset = data.version
         summary.messages.append(f"dataset {data.version}" + (" (unchanged, reused)" if data.reused else " built"))
+        any_trained = False
         for spec in passes():
             trained = TrainStageResult.from_json(self.step(
                 stages.train_stage(spec), lambda spec=spec: stages.train(repo, spec, data, progress),
                 lambda r: r.message))
             summary.messages.append(trained.message)
+            any_trained = any_trained or trained.trained
             if trained.trained and trained.version:
                 summary.trained.append(trained.version)
-        if not summary.trained:
+        if not summary.trained and any_trained:
+            # a pass with its own gate (the localizer) trained and was judged in its stage
+            summary.messages.append("no specialist version trained: nothing for the evaluate and promote stages")
+            self.skip(("evaluate", "promote"), "no specialist version trained")
+        elif not summary.trained:
             summary.nothing_new = summary.nothing_new or not collected.added
             summary.messages.append("no pass had enough new data: nothing trained, nothing to evaluate")
             self.skip(("evaluate", "promote"), "nothing trained")

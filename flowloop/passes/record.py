@@ -38,9 +38,12 @@ class PassSettings(Section):
 
 
 class CountedExample(Protocol):
-    """The two attributes a counting rule reads of a dataset example."""
+    """The attributes a counting rule reads of a dataset example; ``kind`` and ``task`` let a
+    pass count work records (the build adds one item of kind ``work`` per training-split task)."""
 
     pass_: str
+    kind: str
+    task: str | None
     documents: list[str]
 
 

@@ -151,7 +151,38 @@ RERANKER = TrainingPass(
 )
 
 
-PASSES: dict[str, TrainingPass] = {p.name: p for p in (SFT, DPO, EMBEDDER, RERANKER)}
+def _work_records(train: Iterable[CountedExample]) -> int:
+    """Tasks with files in the training split (the build adds one ``work`` item per work record)."""
+    return len({e.task for e in train if e.kind == "work" and e.task})
+
+
+class LocalizerSettings(PassSettings):
+    threshold: int = Field(30, ge=1, description="Work records (finished tasks with files, e.g. commits) in the "
+                                                 "training split before the localizer trains.")
+    min_new: int = Field(10, description="New work records needed before `flow loop` retrains the localizer.")
+    l2: float = Field(1.0, gt=0, description="L2 penalty of the localizer's logistic regression.")
+
+
+LOCALIZER = TrainingPass(
+    name="localizer",
+    title="Localizer",
+    summary="Which files a task touches: a ranker learned from the repository's own commits (CPU, seconds).",
+    train_file="work_train",
+    heldout_file="eval_planning",
+    fields=(),  # its rows are work records, not chat messages
+    count_field="localizer_work_records",
+    unit="work records",
+    count=_work_records,
+    more="collect the repository's history (`flow collect git`), or lower train.localizer.threshold",
+    new_unit="work records",
+    settings=LocalizerSettings,
+    runner="flowloop.train.localizer:train_localizer",
+    family="localizer",
+    gate="flowloop.evaluate.localizer:gate_localizer",
+)
+
+
+PASSES: dict[str, TrainingPass] = {p.name: p for p in (SFT, DPO, EMBEDDER, RERANKER, LOCALIZER)}
 
 
 def get_pass(name: str) -> TrainingPass:

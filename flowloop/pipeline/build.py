@@ -23,12 +23,13 @@ from flowloop.pipeline.dedup import canonical_order
 from flowloop.pipeline.inputs import Inputs, load_inputs
 from flowloop.pipeline.manifest import FILE_NAMES, DatasetManifest, jsonl_bytes, write_version
 from flowloop.pipeline.planning_context import PlanningContextBuilder
-from flowloop.pipeline.records import Example, ValidationItem
+from flowloop.pipeline.records import Example, ValidationItem, WorkRecord
 from flowloop.pipeline.selection import select_examples
 from flowloop.pipeline.similar import TaskHistory
 from flowloop.pipeline.split import Split, time_split
 from flowloop.pipeline.templates import document_examples, section_examples
 from flowloop.pipeline.thresholds import counts as threshold_counts
+from flowloop.pipeline.thresholds import training_work
 from flowloop.repo import FlowRepo
 from flowloop.scrub import scrub_value
 from flowloop.types import Message, Progress
@@ -84,7 +85,8 @@ def _source_group(source: str, pilr_types: dict[str, str], event_kinds: dict[str
 
 
 def _counts(
-    inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int]
+    inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int],
+    work: list[WorkRecord],
 ) -> dict[str, Any]:
     pilr_types = {d.id: d.type.value for d in inputs.pilrs}
     event_kinds = {e.id: e.kind for e in inputs.events}
@@ -96,7 +98,7 @@ def _counts(
     return {
         "by_source": dict(sorted(by_source.items())),
         "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
-        **threshold_counts(train),
+        **threshold_counts(train, work),
         "drafts": len(drafts),
         "removed": removed,
         "inputs": {
@@ -125,6 +127,8 @@ def assemble_files(
         **{p.train_file: _rows([e for e in train if e.pass_ == p.name]) for p in passes()},
         **{p.heldout_file: _rows([e for e in heldout if e.pass_ == p.name]) for p in passes()},
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
+        # the localizer's training rows: the work records of the training split, as eval rows are
+        "work_train": sorted((w.eval_row() for w in training_work(inputs, split)), key=lambda r: (r["time"], r["task"])),
         "eval_validation": [validation[k].row() for k in sorted(validation)],
         "sft_drafts": _rows(drafts),
         "retrieval_train": retrieval[0],
@@ -208,7 +212,7 @@ def build_dataset(
         "accepted_drafts": selected.applied.accepted_drafts,
         "reverted_examples": selected.reverted,
     }
-    counts = _counts(inputs, train, heldout, selected.drafts, removed)
+    counts = _counts(inputs, train, heldout, selected.drafts, removed, training_work(inputs, split))
     counts["files"] = file_counts
     if retrieval_counts:
         counts["retrieval"] = retrieval_counts

@@ -3,7 +3,8 @@
 Each pass's counting rule is part of its record in :mod:`flowloop.passes.registry`, a function
 over the *training* examples (held-out tasks, rejected, duplicate and reverted examples
 excluded): SFT counts the distinct evergreen and cumulative documents behind its examples
-(seed: ~50), DPO its pairs (seed: ~200).
+(seed: ~50), DPO its pairs (seed: ~200), the localizer the training split's work records
+(:class:`WorkItem`).
 
 ``dataset build`` records these counts in the manifest; ``readiness`` computes the same counts
 from the current inputs without building (no retrieval, no files written), for ``flow signal
@@ -14,15 +15,38 @@ stats`` and the report before any dataset exists. ``flow dataset stats``, ``flow
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from flowloop.passes import Readiness, get_pass, passes
-from flowloop.pipeline.records import Example
+from flowloop.pipeline.inputs import Inputs
+from flowloop.pipeline.records import Example, WorkRecord
+from flowloop.pipeline.split import Split
 from flowloop.repo import FlowRepo
 
 
-def counts(train: Iterable[Example]) -> dict[str, int]:
-    """Each pass's threshold count over ``train``, keyed as a manifest's ``counts`` are."""
-    examples = list(train)
+@dataclass(frozen=True)
+class WorkItem:
+    """A finished task of the training split as a counting rule sees it (``kind`` "work"), so a
+    pass that learns from the history itself (the localizer) counts work records, not examples:
+    near-duplicate removal, which keeps SFT from repeating itself, does not thin its count."""
+
+    task: str
+    pass_: str = ""
+    kind: str = "work"
+    documents: tuple[str, ...] = ()
+
+
+def training_work(inputs: Inputs, split: Split) -> list[WorkRecord]:
+    """Finished tasks with files in the training split (reverted ones teach nothing): the
+    localizer's ``work_train`` rows, and what its threshold counts."""
+    return [w for w in inputs.work if w.files and not w.reverted and not split.task_heldout(w.task, w.time)]
+
+
+def counts(train: Iterable[Example], work: Iterable[WorkRecord] = ()) -> dict[str, int]:
+    """Each pass's threshold count over ``train`` and the training split's ``work`` records,
+    keyed as a manifest's ``counts`` are."""
+    examples: list[Any] = [*train, *(WorkItem(w.task) for w in work)]
     return {p.count_field: p.count(examples) for p in passes()}
 
 
@@ -34,8 +58,9 @@ def readiness_of(name: str, have: int, threshold: int) -> Readiness:
 def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     """Each pass's count from the current inputs, by the rule a build applies, without building.
 
-    Planning examples are left out: they need retrieval, and they count toward neither
-    threshold (they cite no document and are not pairs).
+    Planning examples are left out: they need retrieval, and they count toward no threshold
+    (they cite no document and are not pairs); the work records a pass may count are the
+    build's own (``training_work``).
     """
     from flowloop.pipeline.behavior import signal_examples
     from flowloop.pipeline.inputs import load_inputs
@@ -51,4 +76,5 @@ def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     kept = select_examples(repo, inputs, examples).kept
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
     train = [e for e in kept if not split.example_heldout(e)]
-    return {p.name: readiness_of(p.name, p.count(train), p.threshold(settings)) for p in passes()}
+    examples: list[Any] = [*train, *(WorkItem(w.task) for w in training_work(inputs, split))]
+    return {p.name: readiness_of(p.name, p.count(examples), p.threshold(settings)) for p in passes()}

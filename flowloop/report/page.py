@@ -207,14 +207,15 @@ def _planning_table(results: list[EvalResult]) -> str:
     for model, r in latest_per_model(results).items():
         cells = [escape(model), escape(r.dataset)]
         for pick in (r.suites.get("planning"), r.baselines.get("alone", {}).get("planning"),
-                     r.baselines.get("retrieval_only", {}).get("planning"), r.baselines.get("base", {}).get("planning")):
+                     r.baselines.get("retrieval_only", {}).get("planning"),
+                     r.baselines.get("localizer", {}).get("planning"), r.baselines.get("base", {}).get("planning")):
             if pick is None:
                 cells.append("–")
             else:
                 lo, hi = pick.ci.get("f1", (pick.metrics["f1"],) * 2)
                 cells.append(f"{pick.metrics['f1']:.3f} [{lo:.3f}, {hi:.3f}] n={pick.n}")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "<tr><th>model</th><th>dataset</th><th>with context</th><th>alone</th><th>retrieval only</th><th>base (with context)</th></tr>"
+    head = "<tr><th>model</th><th>dataset</th><th>with context</th><th>alone</th><th>retrieval only</th><th>localizer alone</th><th>base (with context)</th></tr>"
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 

@@ -137,7 +137,7 @@ def test_a_log_gets_one_line_per_stage_with_counts_and_times(loop_repo: FlowRepo
     out = subprocess.run([str(FLOW), "-C", str(loop_repo.root), "loop"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     lines = out.stderr.splitlines()
-    for stage in ("collect", "dataset", "train_sft", "train_dpo", "report"):
+    for stage in ("collect", "dataset", "train_sft", "train_dpo", "train_localizer", "report"):
         assert f"[loop] {stage}: started" in lines
         assert any(line.startswith(f"[loop] {stage}: done in ") for line in lines), out.stderr
     assert any(line.startswith("[loop] collect: done in") and "new events" in line for line in lines)

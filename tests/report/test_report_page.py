@@ -81,3 +81,16 @@ def test_the_page_shows_helpfulness_from_outcomes(flow_repo: FlowRepo) -> None:
     page = build_report(flow_repo).read_text(encoding="utf-8")
     assert "Knowledge helpfulness from task outcomes" in page
     assert "evg-flaky (review: possibly misleading)" in page
+
+
+def test_the_planning_table_shows_the_localizer_alone(flow_repo: FlowRepo) -> None:
+    from flowloop.evaluate.results import EvalResult, SuiteResult, store_result
+
+    def planning(f1: float) -> dict[str, SuiteResult]:
+        return {"planning": SuiteResult("planning", {"f1": f1, "precision": f1, "recall": f1}, 21,
+                                        {"f1": (f1 - 0.1, f1 + 0.1)})}
+
+    store_result(flow_repo, EvalResult("v2", "v1", "abc", planning(0.28),
+                                       {"retrieval_only": planning(0.496), "localizer": planning(0.713)}))
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    assert "<th>localizer alone</th>" in page and "0.713 [0.613, 0.813] n=21" in page

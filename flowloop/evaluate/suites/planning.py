@@ -6,6 +6,8 @@ it touched). Four ways of answering are compared side by side:
 
 - ``retrieval_only``: no model; the files of the most similar past tasks (from the same
   ``planning_context`` the training prompts use), ranked by summed similarity;
+- ``localizer``: the promoted localizer alone (``flowloop.evaluate.localizer``), when one is
+  promoted and never trained on these tasks;
 - a model ``alone``: the bare description in the plan prompt;
 - a model ``with context``: the description plus its planning context (the context pack and the
   similar past tasks, as of the task's time), exactly the prompt the specialist is trained with.
@@ -39,6 +41,7 @@ class PlanningItem:
     description: str
     files: list[str]
     time: str = ""
+    as_of: str = ""  # the task's planning moment (what the localizer answers as of)
     context_text: str = ""
     similar: list[SimilarTask] = field(default_factory=list)
 
