@@ -26,16 +26,26 @@ def new_examples(repo: FlowRepo, pass_name: str, dataset: str) -> tuple[int, str
     from flowloop.evaluate.data import read_jsonl, version_name
     from flowloop.evaluate.lineage import known_versions, read_manifest
 
-    file = dataset_file(get_pass(pass_name).train_file)
+    spec = get_pass(pass_name)
+    file = dataset_file(spec.train_file)
     rows = read_jsonl(repo.state_dir / "datasets" / dataset / file)
     last = None
-    for version in reversed(known_versions(repo)):
+    trained_on = None
+    if spec.family != "specialist":  # a retrieval pass's versions live in their own registry family
+        from flowloop.models.registry import Registry
+
+        found = Registry(repo, spec.family).latest()
+        if found is None:
+            return len(rows), None
+        last, trained_on = found.version, found.manifest.get("dataset_version")
+    for version in reversed(known_versions(repo) if spec.family == "specialist" else []):
         if read_manifest(repo, version).get("pass") == pass_name:
             last = version
             break
     if last is None:
         return len(rows), None
-    trained_on = read_manifest(repo, last).get("dataset_version")
+    if spec.family == "specialist":
+        trained_on = read_manifest(repo, last).get("dataset_version")
     seen = {row.get("id") for row in read_jsonl(repo.state_dir / "datasets" / version_name(trained_on) / file)} if trained_on else set()
     return sum(1 for row in rows if row.get("id") not in seen), last
 

@@ -78,6 +78,20 @@ def train(repo: FlowRepo, spec: TrainingPass, data: DatasetResult, progress: Pro
     message = f"{spec.title}: trained {result.version} on {plan.new} new {spec.new_unit} ({plan.steps} steps, cap {plan.cap})"
     if result.data.get("warning"):
         message += f"; warning: {result.data['warning']}"
+    if spec.gate is not None and result.version is not None:
+        # A retrieval model is not a specialist: its own gate (held-out future queries) decides
+        # now, and it is not handed to the specialist's evaluate and promote stages.
+        import importlib
+
+        module, _, name = spec.gate.partition(":")
+        try:
+            decision = getattr(importlib.import_module(module), name)(repo, result.version, dataset=data.version)
+            verdict = "promoted" if decision.promoted else "not promoted"
+            message += f"; {spec.family} {result.version} {verdict}: {decision.reason}"
+        except EvaluationError as exc:
+            message += f"; {spec.family} {result.version} not promoted: {exc.render()}"
+        return TrainStageResult(trained=True, message=message, version=None, new=plan.new, steps=plan.steps,
+                                seconds=time.monotonic() - started)
     return TrainStageResult(trained=True, message=message, version=result.version, new=plan.new, steps=plan.steps,
                             seconds=time.monotonic() - started)
 

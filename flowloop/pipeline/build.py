@@ -26,7 +26,7 @@ from flowloop.pipeline.planning_context import PlanningContextBuilder
 from flowloop.pipeline.records import Example, ValidationItem
 from flowloop.pipeline.selection import select_examples
 from flowloop.pipeline.similar import TaskHistory
-from flowloop.pipeline.split import Split, time_split
+from flowloop.pipeline.split import Split, time_split, training_items
 from flowloop.pipeline.templates import document_examples, section_examples
 from flowloop.pipeline.thresholds import counts as threshold_counts
 from flowloop.repo import FlowRepo
@@ -84,7 +84,8 @@ def _source_group(source: str, pilr_types: dict[str, str], event_kinds: dict[str
 
 
 def _counts(
-    inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int]
+    inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int],
+    labelled: list[ValidationItem] | None = None,
 ) -> dict[str, Any]:
     pilr_types = {d.id: d.type.value for d in inputs.pilrs}
     event_kinds = {e.id: e.kind for e in inputs.events}
@@ -96,7 +97,7 @@ def _counts(
     return {
         "by_source": dict(sorted(by_source.items())),
         "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
-        **threshold_counts(train),
+        **threshold_counts([*train, *(labelled or [])]),
         "drafts": len(drafts),
         "removed": removed,
         "inputs": {
@@ -120,9 +121,14 @@ def assemble_files(
     heldout = [e for e in examples if split.example_heldout(e)]
     planning = [w.eval_row() for w in inputs.work if w.files and not w.reverted and split.task_heldout(w.task, w.time)]
     validation = {i.id: i for i in items if split.item_heldout(i)}
+    labelled = {i.id: i for i in items if not split.item_heldout(i)}
     content = {
         **{p.train_file: _rows([e for e in train if e.pass_ == p.name]) for p in passes()},
         **{p.heldout_file: _rows([e for e in heldout if e.pass_ == p.name]) for p in passes()},
+        # a labelled pass (the reward model) trains on the labelled outputs of the training
+        # tasks and is scored on the same held-out items the validation suite reads
+        **{p.train_file: [labelled[k].training_row() for k in sorted(labelled)] for p in passes() if p.labelled},
+        **{p.heldout_file: [validation[k].training_row() for k in sorted(validation)] for p in passes() if p.labelled},
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
         "eval_validation": [validation[k].row() for k in sorted(validation)],
         "sft_drafts": _rows(drafts),
@@ -130,7 +136,6 @@ def assemble_files(
     # Empty files are not written: `datasets.load_dataset` cannot read an empty JSONL file.
     files = {FILE_NAMES[name]: jsonl_bytes(rows) for name, rows in content.items() if rows}
     return files, {name: len(rows) for name, rows in content.items()}, train, heldout
-
 
 def build_dataset(
     repo: FlowRepo,
@@ -186,7 +191,7 @@ def build_dataset(
         "accepted_drafts": selected.applied.accepted_drafts,
         "reverted_examples": selected.reverted,
     }
-    counts = _counts(inputs, train, heldout, selected.drafts, removed)
+    counts = _counts(inputs, train, heldout, selected.drafts, removed, training_items(doc_items + behavior_items, split))
     counts["files"] = file_counts
     fields: dict[str, Any] = {
         "counts": counts,
