@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "models",
     "ask",
     "render",
+    "validate",
 ]
 
 class FlowGroup(TyperGroup):
