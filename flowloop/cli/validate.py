@@ -41,6 +41,7 @@ def validate_cmd(
     model: str = typer.Option("current", "--model", help="Reward model version: current, latest or vN."),
     require_model: bool = typer.Option(False, "--require-model", help="Fail (exit 2) when there is no reward model."),
     cite: int = typer.Option(3, "--cite", help="Convention documents cited per flagged unit (0: none)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Override the model's threshold (0-1)."),
     max_file_lines: int = typer.Option(2000, "--max-file-lines", help="Skip files with more changed lines (named)."),
 ) -> None:
     from flowloop.errors import ValidateError
@@ -61,7 +62,8 @@ def validate_cmd(
     else:
         text, source = unit_reader.diff_text(repo.root, diff)
         found = unit_reader.diff_units(text, source, max_file_lines=max_file_lines)
-    report = validate(repo, found, model=model, require_model=require_model, cite=cite)
+    report = validate(repo, found, model=model, require_model=require_model, cite=cite,
+                      threshold=threshold)
     if fmt == "text":
         for note in report.notes:
             err_console.print(markup("[yellow]note:[/yellow] {}", note), highlight=False)

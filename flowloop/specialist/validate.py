@@ -159,17 +159,24 @@ def conventions_for(repo: FlowRepo, units: list[Unit], k: int = 3) -> tuple[dict
 
 
 def validate(repo: FlowRepo, units: Units, *, model: str = "current", require_model: bool = False,
-             scorer: Scorer | None = None, cite: int = 3) -> Report:
-    """Score every unit, flag those below the threshold and cite conventions for them."""
+             scorer: Scorer | None = None, cite: int = 3, threshold: float | None = None) -> Report:
+    """Score every unit, flag those below the threshold and cite conventions for them.
+
+    ``threshold`` overrides the scorer's (the precision/recall trade-off, moved by hand)."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValidateError(f"the threshold must be between 0 and 1, not {threshold}", field="--threshold")
     if not units.units:
         return Report(units.source, "none", 0.0, skipped=units.skipped,
                       notes=[f"nothing to validate: the {units.source} has no changes to score"])
     notes: list[str] = []
     if scorer is None:
         scorer, notes = choose_scorer(repo, model, require_model)
+    line = scorer.threshold if threshold is None else threshold
+    if threshold is not None:
+        notes.append(f"threshold {threshold:g} given by hand (the model's is {scorer.threshold:.3f})")
     scores = scorer.scores(units.units)
-    results = [Scored(u, s, s < scorer.threshold) for u, s in zip(units.units, scores)]
-    report = Report(units.source, scorer.name, scorer.threshold, results, units.skipped, notes,
+    results = [Scored(u, s, s < line) for u, s in zip(units.units, scores)]
+    report = Report(units.source, scorer.name, line, results, units.skipped, notes,
                     getattr(scorer, "calibration", {}))
     flagged = report.flagged
     if flagged and cite > 0:
