@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from flowloop.cli.common import console, err_console, markup, repo_of
+from flowloop.cli.common import console, err_console, markup, repo_of, state
 
 HELP = """Score a plan or a diff with the reward model and flag what is below its threshold.
 
@@ -57,7 +57,8 @@ def validate_cmd(
     # stdin is read only when asked (--plan -): an agent hook or CI step may pipe other data
     if plan is not None:
         stdin_text = sys.stdin.read() if plan == "-" else None
-        text, name = unit_reader.read_plan(None if plan == "-" else Path(plan), stdin_text)
+        path = None if plan == "-" else state(ctx).start / plan  # relative to -C, as if started there
+        text, name = unit_reader.read_plan(path, stdin_text)
         found = unit_reader.plan_units(text, name)
     else:
         text, source = unit_reader.diff_text(repo.root, diff)

@@ -14,7 +14,7 @@ import jsonschema
 from flowloop.specialist.units import Unit, diff_text, diff_units
 from flowloop.specialist.validate import Scorer, validate
 from flowloop.specialist.validate_formats import render, sarif
-from validate_kit import change, project
+from helpers_validate import change, project
 
 # The parts of the SARIF 2.1.0 schema a code-scanning upload checks (required fields, types).
 SARIF_SHAPE = {
