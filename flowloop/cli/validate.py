@@ -43,12 +43,16 @@ def validate_cmd(
     cite: int = typer.Option(3, "--cite", help="Convention documents cited per flagged unit (0: none)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Override the model's threshold (0-1)."),
     max_file_lines: int = typer.Option(2000, "--max-file-lines", help="Skip files with more changed lines (named)."),
+    hook: bool = typer.Option(False, "--hook", help="Run as Claude Code's Stop hook (its JSON on stdin; "
+                              "installed by `flow hooks install claude-code --validate`); always exits 0."),
 ) -> None:
     from flowloop.errors import ValidateError
     from flowloop.specialist import units as unit_reader
     from flowloop.specialist.validate import validate
     from flowloop.specialist.validate_formats import FORMATS, render
 
+    if hook:
+        _stop_hook(ctx)
     if fmt not in FORMATS:
         raise ValidateError(f"unknown format {fmt!r}", field="--format", hint=f"use one of: {', '.join(FORMATS)}")
     if plan is not None and diff is not None:
@@ -72,3 +76,21 @@ def validate_cmd(
     console.print(render(report, fmt), highlight=False, markup=False)
     raise typer.Exit(0 if report.passed else 1)
 
+
+
+def _stop_hook(ctx: typer.Context) -> None:
+    """The Stop hook: a block decision on stdout, or nothing; never a failing exit (the agent
+    must always be able to stop when validation itself cannot run)."""
+    import json
+
+    try:
+        from flowloop.integrations.hooks.validate_stop import stop_validation
+
+        raw = sys.stdin.read()
+        payload = json.loads(raw) if raw.strip() else {}
+        answer = stop_validation(repo_of(ctx), payload if isinstance(payload, dict) else {})
+    except Exception as exc:  # process boundary: report, let the agent stop
+        answer = {"systemMessage": f"flowloop: flow validate could not run: {type(exc).__name__}: {exc}"}
+    if answer:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    raise typer.Exit(0)

@@ -108,8 +108,16 @@ def load_classifier(base_path: Path, adapter_dir: Path | None = None, *, trainab
     tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=2,
-                                                               dtype=dtype or torch.float32)
+    from transformers.utils import logging as hf_logging
+
+    # the head is new by design: transformers' "newly initialized weights" report is not news
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=2,
+                                                                   dtype=dtype or torch.float32)
+    finally:
+        hf_logging.set_verbosity(level)
     model.config.pad_token_id = tokenizer.pad_token_id
     if adapter_dir is not None:
         from peft import PeftModel

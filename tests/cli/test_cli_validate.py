@@ -81,3 +81,21 @@ def test_a_plan_from_a_file_and_from_stdin(with_reward: Path) -> None:
     assert json.loads(from_file.stdout)["results"][0]["id"] == "plan"
     from_stdin = flow(with_reward, "--plan", "-", "--format", "json", "--threshold", "0", stdin="Use Money.\n")
     assert from_stdin.exit_code == 0 and json.loads(from_stdin.stdout)["results"][0]["path"] == "<stdin>"
+
+
+@pytest.mark.slow
+def test_the_readme_ci_and_pre_commit_command_lines(with_reward: Path) -> None:
+    from conftest import git
+
+    git(with_reward, "checkout", "-q", "-b", "feature")
+    git(with_reward, "add", "-A")
+    git(with_reward, "commit", "-qm", "floats")
+    # the GitHub Actions step, against the base branch of the pull request
+    ci = flow(with_reward, "--diff", "main...HEAD", "--format", "github", "--threshold", "1")
+    assert ci.exit_code == 1 and ci.stdout.startswith("::error file=src/ledger.py,line=1")
+    sarif = flow(with_reward, "--diff", "main...HEAD", "--format", "sarif")
+    assert sarif.exit_code in (0, 1) and json.loads(sarif.stdout)["version"] == "2.1.0"
+    # the pre-commit hook: the working tree against HEAD, clean after the commit
+    clean = flow(with_reward, "--format", "text")
+    assert clean.exit_code == 0 and "passed: nothing below threshold" in clean.stdout
+    assert "nothing to validate" in clean.output
