@@ -85,8 +85,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    from flowloop.evaluate.reward import compare_reviewers, reviewer_scores, reward_scores, heldout_items
-    from flowloop.models.reward import resolve_version
+    from flowloop.evaluate.reward import compare_reviewers
     from flowloop.repo import FlowRepo
     from flowloop.train.api import train
 
@@ -96,15 +95,7 @@ def main() -> None:
         started = time.perf_counter()
         result = train(repo, "reward", max_steps=args.steps)
         train_s = time.perf_counter() - started
-        version = resolve_version(repo, result.version)
-        assert version is not None
-        compared = compare_reviewers(repo, reward=result.version, reviewer="base")
-        _, items = heldout_items(repo)
-        compliant = [not i.violating for i in items]
-        samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
-        recall = paired_recall(reward_scores(repo, version, items), compared["reward_model"]["threshold"],
-                               reviewer_scores(repo, "base", items), 0.5, compliant, samples, seed)
-
+        print(f"trained reward {result.version} in {train_s:.0f} s", flush=True)
         target = diff_repo(work, args.lines)
         shutil.copytree(repo.state_dir / "models" / "reward", target / ".flow" / "state" / "models" / "reward")
         subprocess.run([sys.executable, "-c", "from flowloop.models.registry import Registry; from flowloop.repo import "
@@ -118,6 +109,14 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             assert done.returncode in (0, 1), done.stderr
             units = json.loads(done.stdout)["units"]
+        print(f"validate: {[round(t, 1) for t in times]} s for {units} hunks", flush=True)
+
+        compared = compare_reviewers(repo, reward=result.version, reviewer="base")
+        per_item = compared.pop("items")
+        samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
+        recall = paired_recall([r["reward"] for r in per_item], compared["reward_model"]["threshold"],
+                               [r["reviewer"] for r in per_item], 0.5, [r["compliant"] for r in per_item],
+                               samples, seed)
 
     rows = [("reward model " + result.version, compared["reward_model"]), ("generative reviewer (base)", compared["generative_reviewer"])]
     print(f"\nHeld-out labelled outputs of the example: n={compared['n']} ({compared['violating']} violating), "
@@ -135,7 +134,7 @@ def main() -> None:
           f"max {max(times):.1f} s over {len(times)} runs on {os.cpu_count()} cores")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"steps": args.steps, "train_s": round(train_s, 1), **compared,
-                                   "recall_difference": recall,
+                                   "recall_difference": recall, "items": per_item,
                                    "validate": {"lines": args.lines, "units": units, "seconds": [round(t, 2) for t in times],
                                                 "p50_s": round(p50, 2)}}, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")

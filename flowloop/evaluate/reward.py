@@ -99,12 +99,12 @@ def reward_scores(repo: FlowRepo, version: Any, items: Sequence[ValidationItem])
 
 
 def reviewer_scores(repo: FlowRepo, model: str, items: Sequence[ValidationItem]) -> list[float]:
-    """The generative reviewer's P(OK) of each item (the validation suite's reading of it)."""
-    from flowloop.evaluate.suites import validation
+    """The generative reviewer's P(OK) of each item, read as the validation suite reads it and
+    as `flow validate` does without a reward model (one function for both)."""
     from flowloop.inference.registry import get_model
+    from flowloop.specialist.validate import review_scores
 
-    details = validation.run(get_model(repo, model), items, repo.settings)
-    return [1.0 / (1.0 + math.exp(d["margin"])) for d in details]  # margin = log P(VIOLATION) - log P(OK)
+    return review_scores(get_model(repo, model), repo.settings, [(i.text, i.context) for i in items])
 
 
 def compare_reviewers(repo: FlowRepo, reward: str = "current", reviewer: str = "current", dataset: str = "latest",
@@ -122,7 +122,10 @@ def compare_reviewers(repo: FlowRepo, reward: str = "current", reviewer: str = "
                    threshold_of(version), samples, seed)
     theirs = measure(f"reviewer {reviewer}", reviewer_scores(repo, reviewer, items), compliant, 0.5, samples, seed)
     return {"dataset": ds.version, "n": len(items), "violating": sum(1 for i in items if i.violating),
-            "reward_model": ours.to_json(), "generative_reviewer": theirs.to_json()}
+            "reward_model": ours.to_json(), "generative_reviewer": theirs.to_json(),
+            # per item, for paired comparisons without scoring again
+            "items": [{"id": i.id, "compliant": ok, "reward": round(a, 6), "reviewer": round(b, 6)}
+                      for i, ok, a, b in zip(items, compliant, ours.scores, theirs.scores)]}
 
 
 @dataclass

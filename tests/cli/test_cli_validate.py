@@ -99,3 +99,14 @@ def test_the_readme_ci_and_pre_commit_command_lines(with_reward: Path) -> None:
     clean = flow(with_reward, "--format", "text")
     assert clean.exit_code == 0 and "passed: nothing below threshold" in clean.stdout
     assert "nothing to validate" in clean.output
+
+
+@pytest.mark.slow
+def test_without_a_reward_model_the_generative_reviewer_scores_and_says_so(git_repo: Path, base_checkpoint: Path) -> None:
+    project(git_repo)
+    change(git_repo)
+    done = flow(git_repo, "--format", "json")
+    assert done.exit_code in (0, 1), done.output
+    data = json.loads(done.stdout)
+    assert data["scorer"].startswith("reviewer ") and data["threshold"] == 0.5
+    assert data["notes"][0].startswith("no reward model yet: scored by the generative reviewer")
