@@ -152,7 +152,6 @@ def reward_trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Pa
     from typer.testing import CliRunner
 
     from flowloop.cli.main import app
-    from flowloop.evaluate.reward import promote_reward
     from helpers_reward import write_reward_dataset
     from helpers_train import small_repo
 
@@ -163,5 +162,6 @@ def reward_trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Pa
     done = CliRunner().invoke(app, ["-C", str(repo.root), "train", "reward", "--max-steps", "4", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["version"] == "v1"
-    promote_reward(repo, "v1", force=True)
+    promoted = CliRunner().invoke(app, ["-C", str(repo.root), "models", "promote", "v1", "--reward", "--force"])
+    assert promoted.exit_code == 0 and "reward v1 promoted: AUROC" in promoted.stdout, promoted.output
     return repo
