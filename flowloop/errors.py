@@ -73,6 +73,16 @@ class LifecycleError(FlowError):
     """A lifecycle move that is not allowed (e.g. deleting evergreen knowledge without a replacement)."""
 
 
+class QuarantineError(FlowError):
+    """An untrusted write the screen refuses, or a quarantine move on a document not proposed.
+
+    ``findings`` holds the screen's findings (``flowloop.pilr.screen.Finding``), each with its line."""
+
+    def __init__(self, message: str, *, findings: list[object] | None = None, **kwargs: object) -> None:
+        self.findings = list(findings or [])
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
 class IndexError_(FlowError):
     """The retrieval index cannot be built or read. (Trailing underscore: not the builtin.)"""
 

@@ -156,3 +156,28 @@ def scrub_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(scrub_value(item) for item in value)
     return value
+
+
+def find_secrets(text: str) -> list[tuple[str, int, int]]:
+    """Where :func:`scrub` would redact: ``(kind, start, end)`` for each secret, by position.
+
+    The same patterns as ``scrub`` (one list, so a format added there is found here too); used
+    where a secret must be reported with its line rather than silently replaced (the screen of
+    untrusted PILR writes)."""
+    found: list[tuple[str, int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            start = match.start() + len(match.groupdict().get("keep") or "")
+            found.append((kind, start, match.end()))
+    for match in _ASSIGNMENT.finditer(text):
+        replaced = _assignment(match)
+        if replaced != match.group(0):
+            kind = "password" if "REDACTED:password" in replaced else "secret"
+            found.append((kind, match.start(), match.end()))
+    found.sort(key=lambda item: (item[1], item[0]))
+    kept: list[tuple[str, int, int]] = []
+    for item in found:  # one report per secret: drop matches inside one already kept
+        if kept and item[1] < kept[-1][2]:
+            continue
+        kept.append(item)
+    return kept

@@ -37,6 +37,45 @@ class PilrSettings(_Section):
         0.25, description="TF-IDF cosine at which cumulative entries count as the same pattern."
     )
     review_min_cluster: int = Field(3, ge=2, description="Recurring entries needed to suggest a promotion.")
+    collapse_ratio: float = Field(
+        0.5, ge=0, le=1,
+        description="`flow pilr supersede` refuses a replacement shorter than this share of the old document's "
+        "words unless --allow-shorter (no context collapse).",
+    )
+    upward_collapse_ratio: float = Field(
+        0.1, ge=0, le=1,
+        description="archive/extract/promote refuse to carry upward less than this share of the source's words "
+        "unless --allow-shorter (a decision is typically 5-27% of a task note).",
+    )
+    helpfulness_prior: float = Field(
+        2.0, gt=0,
+        description="Half the pseudo-tasks of the Beta prior on a document's helpfulness (centred on the base "
+        "rate of all tasks), so one bad task does not condemn a document.",
+    )
+    correction_debit: float = Field(
+        1.0, ge=0, le=1,
+        description="Debit of a task in which a human corrected the agent (a revert or hotfix debits 1).",
+    )
+    helpfulness_weight: float = Field(
+        0.0, ge=0, le=4,
+        description="Exponent of the helpfulness prior in ranking: a candidate's fused score is multiplied by "
+        "(posterior mean / base rate) ** weight; 0 = off (see benchmarks/helpfulness.py for its measured effect).",
+    )
+    misleading_below: float = Field(
+        0.7, ge=0, le=1,
+        description="`flow pilr review` lists a document whose helpfulness mean is below this share of the base rate ..."
+    )
+    misleading_min_failures: int = Field(
+        3, ge=1, description="... and that was injected into at least this many failed tasks: 'possibly misleading'."
+    )
+    stale_weight: float = Field(
+        0.8, ge=0, le=1,
+        description="Ranking multiplier of a document whose sources changed since its `updated` date (1 = off).",
+    )
+    stale_missing_weight: float = Field(
+        0.5, ge=0, le=1,
+        description="Ranking multiplier of a document naming a code symbol that no longer exists anywhere (1 = off).",
+    )
 
 
 class IndexSettings(_Section):

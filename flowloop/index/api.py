@@ -81,6 +81,7 @@ class Retriever:
         self.model_dir = resolve_model(self.settings.embedder, repo.root)
         self._reader: IndexReader | None = None
         self._reranker: Any = None
+        self.use_priors = True  # helpfulness and staleness multipliers (``priors``); off to measure without
         self.usage = UsageLog(self.repo, log_mode)  # last: a background thread starts only for a usable index
 
     @property
@@ -158,6 +159,10 @@ class Retriever:
             reader, query, vector, self.settings, mask, pool=pool,
             use_lexical=mode in ("hybrid", "lexical", "rerank"), use_dense=mode in ("hybrid", "dense", "rerank"),
         )
+        if self.use_priors:
+            from flowloop.index import priors
+
+            candidates = priors.apply(candidates, priors.load(self.repo)[0])
         scorer = self._rerank_scorer() if mode in ("hybrid", "rerank") else None
         if scorer is not None:
             candidates = rerank(reader, query, candidates, self.settings.rerank_top, scorer)
@@ -233,8 +238,13 @@ class Retriever:
 
             cutoff = cutoff_key(as_of)
             future = frozenset(d.id for d in reader.documents.values() if created_after(d.created, cutoff))
+        notes: dict[str, str] = {}
+        if self.use_priors:
+            from flowloop.index import priors
+
+            notes = priors.load(self.repo)[1]
         pack = build_pack(reader, task, candidates, vector, self.settings, budget, self.counter, allowed,
-                          include_archived, future)
+                          include_archived, future, notes)
         if log:
             ranked = best_per_document(candidates)[:LOGGED_CANDIDATES]
             self.usage.record(

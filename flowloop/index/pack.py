@@ -38,6 +38,7 @@ class _Entry:
     row: ChunkRow
     replaces: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)
+    note: str = ""  # e.g. "possibly stale: ...", printed in the document's header
 
 
 def _replacement(reader: IndexReader, doc_id: str) -> str | None:
@@ -67,7 +68,7 @@ def _header(reader: IndexReader, doc_id: str, group: list[_Entry]) -> str:
     doc = reader.documents[doc_id]
     replaces = sorted({r for e in group for r in e.replaces})
     also = sorted({a for e in group for a in e.also})
-    return doc_header(doc.title, doc.id, doc.path, doc.type, replaces, also)
+    return doc_header(doc.title, doc.id, doc.path, doc.type, replaces, also, group[0].note if group else "")
 
 
 def _note(
@@ -124,9 +125,12 @@ def build_pack(
     allowed_docs: set[str],
     include_archived: bool = False,
     future_docs: frozenset[str] = frozenset(),
+    notes: dict[str, str] | None = None,
 ) -> ContextPack:
     """The pack for ranked ``candidates``. ``future_docs`` were created after ``as_of``: a
-    document superseded by one of them was still current then, so it is kept as it was."""
+    document superseded by one of them was still current then, so it is kept as it was.
+    ``notes`` (document id -> a warning such as "possibly stale") are printed in its header."""
+    notes = notes or {}
     import numpy as np
 
     relevant = [c for c in candidates if c.dense >= settings.relevance_floor]
@@ -152,6 +156,7 @@ def build_pack(
                     continue
                 stand_in = Candidate(rowid=rowid, doc_id=target, fused=c.fused, dense=dense, rerank=c.rerank)
                 entry = _Entry(stand_in, target, reader.chunks([rowid])[rowid], replaces=[c.doc_id])
+        entry.note = notes.get(entry.doc_id, "")
         vector = reader.vectors[entry.candidate.rowid - 1]
         if chosen_vectors:
             similarity = np.stack(chosen_vectors) @ vector
@@ -164,7 +169,7 @@ def build_pack(
         same_section = any(e.row.heading == entry.row.heading for e in groups.get(entry.doc_id, []))
         cost = entry.row.tokens + (0 if same_section else entry.row.head_tokens)
         if entry.doc_id not in groups:
-            head = (counter.count(_header(reader, entry.doc_id, [entry])) if entry.replaces
+            head = (counter.count(_header(reader, entry.doc_id, [entry])) if entry.replaces or entry.note
                     else reader.documents[entry.doc_id].head_tokens)
             cost += head
         smallest = cost if smallest is None else min(smallest, cost)
@@ -206,6 +211,7 @@ def build_pack(
             headings=list(dict.fromkeys(e.row.heading for e in sorted(group, key=lambda e: e.row.ord))),
             replaces=sorted({r for e in group for r in e.replaces}),
             also=sorted({a for e in group for a in e.also}),
+            note=group[0].note,
         )
         for doc_id, group in groups.items()
     ]

@@ -7,9 +7,13 @@ from __future__ import annotations
 PACK_HEADER = "# Project knowledge for this task (flowloop; cite ids)\n"
 
 
-def doc_header(title: str, doc_id: str, path: str, doc_type: str, replaces: list[str] = [], also: list[str] = []) -> str:  # noqa: B006 - never mutated
-    """``## title`` and a line citing id, path and type (and what it replaces or duplicates)."""
+def doc_header(title: str, doc_id: str, path: str, doc_type: str, replaces: list[str] = [], also: list[str] = [],  # noqa: B006 - never mutated
+               note: str = "") -> str:
+    """``## title`` and a line citing id, path and type (and what it replaces or duplicates, and
+    a warning such as "possibly stale: ..." the reader should weigh)."""
     parts = [f"id: {doc_id}", f"path: {path}", f"type: {doc_type}"]
+    if note:
+        parts.append(note)
     if replaces:
         parts.append("replaces superseded: " + ", ".join(replaces))
     if also:

@@ -55,6 +55,8 @@ def _pilr_docs(repo: FlowRepo) -> list[SourceDoc]:
 
     docs = []
     for pilr in PilrStore(repo).load():  # strict: a broken PILR is an error naming its file
+        if pilr.meta.status.value == "proposed":
+            continue  # quarantined: never injected nor served until `flow pilr accept`
         raw = pilr.path.read_bytes()
         meta = pilr.meta
         docs.append(

@@ -43,6 +43,7 @@ class PackDocument:
     headings: list[str] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)
+    note: str = ""  # a warning shown in the pack, e.g. "possibly stale: ..." (``flowloop.index.priors``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,8 @@ lives in ``ingest_events`` (events), ``error_reports`` (Sentry-style reports) an
 - ``POST /v1/junit?commit=SHA``: a JUnit XML body -> ``ci_passed``/``tests_total``/
   ``tests_failed`` outcomes of that commit.
 - ``POST /v1/webhooks/errors``: Sentry-style JSON -> an ``error_rate`` outcome.
+- ``POST /v1/pilrs``: a JSON document -> a *proposed* PILR (``ingest_pilrs``): screened, then
+  quarantined until ``flow pilr accept``; refused (422) when the screen finds the worst.
 - ``GET /healthz``: liveness, no auth, no data.
 
 Every other route needs ``Authorization: Bearer <token>`` (compared in constant time). Bodies
@@ -163,6 +165,13 @@ def create_app(repo: FlowRepo, token: str) -> Any:
         task = await run_in_threadpool(task_for, repo, commit)
         result = await run_in_threadpool(sink.add, junit_events(counts, commit, task, source="ingest:junit"))
         return {**result, "tests_total": counts.total, "tests_failed": counts.failed, "ci_passed": counts.passed}
+
+    @app.post("/v1/pilrs")
+    async def post_pilr(request: Request) -> dict[str, Any]:
+        from flowloop.integrations.ingest_pilrs import propose_from_json
+
+        data = _json(await _body(request))
+        return await run_in_threadpool(propose_from_json, repo, data, "http")
 
     @app.post("/v1/webhooks/errors")
     async def post_errors(request: Request) -> dict[str, Any]:

@@ -103,8 +103,16 @@ class ToolSpec:
         return out
 
 
+def _propose(retriever: Any, type: str, title: str, body: str, tags: str | None, task: str | None) -> Any:
+    from flowloop.integrations.ingest_pilrs import propose_from_json
+
+    data = {"type": type, "title": title, "body": body, "tags": [t.strip() for t in (tags or "").split(",") if t.strip()],
+            "task": task}
+    return propose_from_json(retriever.repo, data, "mcp")
+
+
 def tool_specs(retriever: Any) -> list[ToolSpec]:
-    """The four tools, over one warm retriever."""
+    """The five tools, over one warm retriever: four that read, one that proposes (quarantined)."""
     type_param = Param("string", "Only documents of this PILR type.", enum=PILR_TYPES)
     return [
         ToolSpec(
@@ -134,6 +142,17 @@ def tool_specs(retriever: Any) -> list[ToolSpec]:
             "The indexed documents (id, type, status, title, path, created), optionally of one type or status.",
             {"type": type_param, "status": Param("string", "Only documents in this lifecycle status.", enum=STATUSES)},
             lambda type, status: retriever.list_documents(type=type, status=status),
+        ),
+        ToolSpec(
+            "propose_document",
+            "Propose a new knowledge document (a lesson learned, a decision). It is screened and waits as "
+            "'proposed' until a human accepts it; it is not searchable before that.",
+            {"type": Param("string", "The PILR type.", required=True, enum=PILR_TYPES),
+             "title": Param("string", "One-line title.", required=True),
+             "body": Param("string", "Markdown body.", required=True),
+             "tags": Param("string", "Comma-separated tags."),
+             "task": Param("string", "The task id it comes from.")},
+            lambda type, title, body, tags, task: _propose(retriever, type, title, body, tags, task),
         ),
     ]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from flowloop.errors import DocumentError, LifecycleError
+from flowloop.pilr import collapse
 from flowloop.pilr.lint import LintReport, lint
 from flowloop.pilr.model import Pilr, PilrMeta, PilrStatus, PilrType
 from flowloop.pilr.sections import find_section
@@ -169,8 +170,10 @@ def archive(
     title: str | None = None,
     target_id: str | None = None,
     today: dt.date | None = None,
+    allow_shorter: bool = False,
 ) -> MoveResult:
-    """Type 1 -> Type 2: keep the task's durable decision as evergreen; archive the task doc."""
+    """Type 1 -> Type 2: keep the task's durable decision as evergreen; archive the task doc.
+    Refused when the decision is a sliver of the note, unless ``allow_shorter`` (``collapse``)."""
     if into != PilrType.EVERGREEN:
         raise LifecycleError(
             f"archive moves task knowledge into evergreen, not {into.value}",
@@ -180,9 +183,11 @@ def archive(
     by_id, _ = _checked(store, doc_id, *([target_id] if target_id else []))
     source = by_id[doc_id]
     _require_type(source, PilrType.EPHEMERAL, action="archive")
+    collapse.guard(collapse.upward_change([source], collapse.ARCHIVE_SECTIONS), _upward_bound(store), allow_shorter,
+                   f"archiving {doc_id!r}", source.path)
     day = today or _today()
     target, created = _upward(
-        store, source, PilrType.EVERGREEN, ("decision",), "Decision from ", title, target_id, by_id, day
+        store, source, PilrType.EVERGREEN, collapse.ARCHIVE_SECTIONS, "Decision from ", title, target_id, by_id, day
     )
     archived = _mark(store, source, day, status=PilrStatus.ARCHIVED)
     return MoveResult(target=target, source=archived, created=created)
@@ -195,17 +200,21 @@ def extract(
     target_id: str | None = None,
     keep_active: bool = False,
     today: dt.date | None = None,
+    allow_shorter: bool = False,
 ) -> MoveResult:
     """Type 1 -> Type 3: a solved problem or pattern from a task becomes cumulative knowledge."""
     by_id, _ = _checked(store, doc_id, *([target_id] if target_id else []))
     source = by_id[doc_id]
     _require_type(source, PilrType.EPHEMERAL, action="extract")
+    if not keep_active:  # kept active, the note is not replaced
+        collapse.guard(collapse.upward_change([source], collapse.EXTRACT_SECTIONS), _upward_bound(store),
+                       allow_shorter, f"extracting {doc_id!r}", source.path)
     day = today or _today()
     target, created = _upward(
         store,
         source,
         PilrType.CUMULATIVE,
-        ("lesson", "what worked", "solution", "problem", "decision"),
+        collapse.EXTRACT_SECTIONS,
         "From ",
         title,
         target_id,
@@ -222,6 +231,7 @@ def promote(
     title: str | None = None,
     target_id: str | None = None,
     today: dt.date | None = None,
+    allow_shorter: bool = False,
 ) -> MoveResult:
     """Type 3 -> Type 2: one cumulative entry, or a recurring cluster, becomes evergreen."""
     if not doc_ids:
@@ -230,17 +240,19 @@ def promote(
     sources = [by_id[i] for i in doc_ids]
     for source in sources:
         _require_type(source, PilrType.CUMULATIVE, action="promote")
+    collapse.guard(collapse.upward_change(sources, collapse.PROMOTE_SECTIONS), _upward_bound(store), allow_shorter,
+                   f"promoting {', '.join(doc_ids)}", sources[0].path)
     day = today or _today()
     if target_id is not None:
         target = by_id[target_id]
         _require_type(target, PilrType.EVERGREEN, action="the promotion target")
         for source in sources:
-            text = find_section(source.body, "what worked", "solution") or source.body
+            text = find_section(source.body, *collapse.PROMOTE_SECTIONS) or source.body
             target = _append_to(store, target, f"Pattern: {source.title}", text, source.id, day)
         return MoveResult(target=target, source=None, created=False)
     parts = []
     for source in sources:
-        text = find_section(source.body, "what worked", "solution") or source.body.strip()
+        text = find_section(source.body, *collapse.PROMOTE_SECTIONS) or source.body.strip()
         parts.append(f"## {source.title}\n\n{text}")
     provenance = ", ".join(f"`{s.id}`" for s in sources)
     body = "\n\n".join(parts) + f"\n\n## Provenance\n\nPromoted from cumulative entries {provenance}.\n"
@@ -258,8 +270,11 @@ def promote(
     return MoveResult(target=new, source=None, created=True)
 
 
-def supersede(store: PilrStore, old_id: str, new_id: str, today: dt.date | None = None) -> MoveResult:
-    """Link ``old`` -> ``new`` on both sides; ``old`` becomes superseded."""
+def supersede(
+    store: PilrStore, old_id: str, new_id: str, today: dt.date | None = None, allow_shorter: bool = False
+) -> MoveResult:
+    """Link ``old`` -> ``new`` on both sides; ``old`` becomes superseded. A replacement much
+    shorter than the old document is refused unless ``allow_shorter`` (see ``collapse``)."""
     if old_id == new_id:
         raise LifecycleError("a document cannot supersede itself", field="by")
     by_id, _ = _checked(store, old_id, new_id)
@@ -277,11 +292,17 @@ def supersede(store: PilrStore, old_id: str, new_id: str, today: dt.date | None 
         )
     if new.meta.superseded_by == old_id or old_id in _chain(by_id, new_id):
         raise LifecycleError(f"{new_id!r} already descends from {old_id!r}: that would make a cycle", field="by")
+    collapse.guard(collapse.replacement_change(old, new), store.repo.settings.pilr.collapse_ratio, allow_shorter,
+                   f"superseding {old_id!r} by {new_id!r}", new.path)
     day = today or _today()
     supersedes = new.meta.supersedes if old_id in new.meta.supersedes else [*new.meta.supersedes, old_id]
     new_doc = _mark(store, new, day, supersedes=supersedes)
     old_doc = _mark(store, old, day, status=PilrStatus.SUPERSEDED, superseded_by=new_id)
     return MoveResult(target=new_doc, source=old_doc, created=False)
+
+
+def _upward_bound(store: PilrStore) -> float:
+    return store.repo.settings.pilr.upward_collapse_ratio
 
 
 def _chain(by_id: dict[str, Pilr], start: str) -> set[str]:

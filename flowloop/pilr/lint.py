@@ -115,8 +115,22 @@ def _warnings(doc: Pilr, by_id: dict[str, Pilr], store: PilrStore) -> list[Docum
     return found
 
 
-def lint(store: PilrStore, scan: ScanResult | None = None) -> LintReport:
-    """Check every document: parse problems, duplicate ids, links, type/folder, stale sources."""
+def _stale_warnings(store: PilrStore, documents: list[Pilr]) -> list[DocumentError]:
+    from flowloop.pilr.staleness import check
+
+    found = []
+    by_id = {doc.id: doc for doc in documents}
+    for doc_id, result in check(store.repo, documents).stale().items():
+        doc = by_id[doc_id]
+        for message in result.messages():
+            found.append(_problem(doc, "updated", message,
+                                  "check the document against the code, then update it (and its updated date)"))
+    return found
+
+
+def lint(store: PilrStore, scan: ScanResult | None = None, staleness: bool = False) -> LintReport:
+    """Check every document: parse problems, duplicate ids, links, type/folder, stale sources.
+    ``staleness`` also compares each document with the code's history (git; incremental)."""
     scan = scan or store.scan()
     report = LintReport(documents=scan.documents, errors=list(scan.errors))
     by_id = scan.by_id()
@@ -124,6 +138,8 @@ def lint(store: PilrStore, scan: ScanResult | None = None) -> LintReport:
         report.errors.extend(_shape_problems(doc))
         report.errors.extend(_link_problems(doc, by_id))
         report.warnings.extend(_warnings(doc, by_id, store))
+    if staleness:
+        report.warnings.extend(_stale_warnings(store, scan.documents))
     report.errors.sort(key=lambda e: (str(e.path), e.line or 0))
     report.warnings.sort(key=lambda e: (str(e.path), e.line or 0))
     return report

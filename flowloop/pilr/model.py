@@ -26,6 +26,9 @@ class PilrStatus(str, Enum):
     ACTIVE = "active"
     ARCHIVED = "archived"
     SUPERSEDED = "superseded"
+    # Written by something other than a human's hand (an agent, mined from a transcript, sent
+    # over HTTP or MCP): never injected nor trained on until `flow pilr accept` (quarantine).
+    PROPOSED = "proposed"
 
 
 ID_PREFIX = {PilrType.EPHEMERAL: "eph", PilrType.EVERGREEN: "evg", PilrType.CUMULATIVE: "cum"}
@@ -47,7 +50,10 @@ FIELD_ORDER = (
     "superseded_by",
     "derived_from",
     "sources",
+    "origin",
 )
+# Rendered only when set, so that documents written before these fields existed keep their bytes.
+OMIT_WHEN_EMPTY = frozenset({"origin"})
 
 
 class PilrMeta(BaseModel):
@@ -67,6 +73,7 @@ class PilrMeta(BaseModel):
     superseded_by: str | None = None
     derived_from: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    origin: str | None = None  # where an untrusted write came from ("mcp", "http", "agent", ...)
 
     @field_validator("id")
     @classmethod
@@ -77,7 +84,7 @@ class PilrMeta(BaseModel):
             )
         return value
 
-    @field_validator("title", "task", "superseded_by")
+    @field_validator("title", "task", "superseded_by", "origin")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
         # A newline in a title once wrote "status: archived" and a "---" fence into the front

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from flowloop.errors import DocumentError
-from flowloop.pilr.model import FIELD_ORDER, Pilr, PilrMeta, PilrType
+from flowloop.pilr.model import FIELD_ORDER, OMIT_WHEN_EMPTY, Pilr, PilrMeta, PilrType
 
 FENCE = "---"
 _VALID_TYPES = ", ".join(t.value for t in PilrType)
@@ -149,7 +149,7 @@ def render(meta: PilrMeta, body: str) -> str:
     model refuses the known ones) is an error here, never a document that no longer parses.
     """
     dumped = meta.model_dump()
-    ordered = {key: _plain(dumped[key]) for key in FIELD_ORDER}
+    ordered = {key: _plain(dumped[key]) for key in FIELD_ORDER if key not in OMIT_WHEN_EMPTY or dumped[key]}
     front = yaml.dump(ordered, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True,
                       default_flow_style=None, width=1000)
     body = body.rstrip("\n")

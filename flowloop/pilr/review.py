@@ -1,10 +1,14 @@
-"""``flow pilr review``: the upward-flow queue.
+"""``flow pilr review``: the upward-flow queue, and the knowledge that needs a human's look.
 
-Two kinds of items: ephemeral documents of finished tasks whose knowledge has not moved up yet
+Two kinds of upward items: ephemeral documents of finished tasks whose knowledge has not moved up yet
 (still active, nothing derived from them), and recurring patterns among cumulative entries
 (three or more lexically similar entries not yet promoted). A task counts as finished when a
 ``work_record`` event names it in the signals store, or when a commit message in the git history
-mentions its id.
+mentions its id. Each upward item carries the size change its move would make (``collapse``).
+
+Three kinds of attention items: proposed documents waiting in quarantine with their screen
+findings (``quarantine``), documents injected into repeatedly failing work ("review: possibly
+misleading", ``helpfulness``), and documents possibly stale against the code (``staleness``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from pathlib import Path
 
 from flowloop.errors import GitError
 from flowloop.git import is_toplevel, run_git
+from flowloop.pilr import collapse
+from flowloop.pilr.helpfulness import Helpfulness
 from flowloop.pilr.model import Pilr, PilrStatus, PilrType
+from flowloop.pilr.screen import Finding
+from flowloop.pilr.staleness import Staleness
 from flowloop.pilr.store import PilrStore
 from flowloop.text import REVIEW
 
@@ -27,6 +35,7 @@ from flowloop.text import REVIEW
 class FinishedTask:
     document: Pilr
     evidence: str
+    size_change: collapse.SizeChange | None = None  # what archiving it keeps of it
 
 
 @dataclass
@@ -34,15 +43,20 @@ class PatternCluster:
     documents: list[Pilr]
     similarity: float
     terms: list[str] = field(default_factory=list)
+    size_change: collapse.SizeChange | None = None  # what promoting them carries upward
 
 
 @dataclass
 class ReviewQueue:
     to_archive: list[FinishedTask] = field(default_factory=list)
     to_promote: list[PatternCluster] = field(default_factory=list)
+    proposed: list[tuple[Pilr, list[Finding]]] = field(default_factory=list)
+    misleading: list[tuple[Pilr, Helpfulness]] = field(default_factory=list)
+    stale: list[tuple[Pilr, Staleness]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.to_archive) + len(self.to_promote)
+        return (len(self.to_archive) + len(self.to_promote) + len(self.proposed) + len(self.misleading)
+                + len(self.stale))
 
 
 def _git_task_mentions(root: Path, task_ids: set[str]) -> dict[str, str]:
@@ -91,7 +105,11 @@ def finished_unarchived(store: PilrStore, documents: list[Pilr]) -> list[Finishe
     for task, sha in list(evidence.items()):
         if not sha.startswith("work record"):
             evidence[task] = f"commit {sha}"
-    return [FinishedTask(d, evidence[d.meta.task]) for d in candidates if d.meta.task in evidence]
+    return [
+        FinishedTask(d, evidence[d.meta.task], collapse.upward_change([d], collapse.ARCHIVE_SECTIONS))
+        for d in candidates
+        if d.meta.task in evidence
+    ]
 
 
 def _vectors(docs: list[Pilr]) -> list[dict[str, float]]:
@@ -147,18 +165,40 @@ def recurring_patterns(documents: list[Pilr], threshold: float, min_cluster: int
         sims = [s for (i, j), s in pair_sims.items() if i in members and j in members]
         shared = Counter(w for i in members for w in vectors[i])
         terms = [w for w, c in shared.most_common() if c == len(members)][:6]
+        members_docs = [docs[i] for i in members]
         clusters.append(
-            PatternCluster(documents=[docs[i] for i in members], similarity=sum(sims) / len(sims), terms=terms)
+            PatternCluster(documents=members_docs, similarity=sum(sims) / len(sims), terms=terms,
+                           size_change=collapse.upward_change(members_docs, collapse.PROMOTE_SECTIONS))
         )
     clusters.sort(key=lambda c: (-len(c.documents), -c.similarity))
     return clusters
 
 
-def review_queue(store: PilrStore) -> ReviewQueue:
-    """Everything waiting to flow upward. Refuses a broken store (the first error is raised)."""
+def possibly_misleading(store: PilrStore, documents: list[Pilr]) -> list[tuple[Pilr, Helpfulness]]:
+    """Active documents injected into repeatedly failing work (lowest helpfulness first)."""
+    from flowloop.pilr.helpfulness import compute
+
+    settings = store.repo.settings.pilr
+    helpful = compute(store.repo)
+    found = [(d, helpful[d.id]) for d in documents if d.status is PilrStatus.ACTIVE and d.id in helpful
+             and helpful[d.id].misleading(settings.misleading_below, settings.misleading_min_failures)]
+    return sorted(found, key=lambda item: (item[1].mean, item[0].id))
+
+
+def review_queue(store: PilrStore, staleness: bool = True) -> ReviewQueue:
+    """Everything waiting for a human: upward moves, quarantine, misleading and stale documents.
+    Refuses a broken store (the first error is raised)."""
+    from flowloop.pilr.quarantine import pending
+    from flowloop.pilr.staleness import check
+
     documents = store.load()
     settings = store.repo.settings.pilr
+    by_id = {d.id: d for d in documents}
+    stale = check(store.repo, documents).stale() if staleness else {}
     return ReviewQueue(
         to_archive=finished_unarchived(store, documents),
         to_promote=recurring_patterns(documents, settings.review_similarity, settings.review_min_cluster),
+        proposed=pending(documents),
+        misleading=possibly_misleading(store, documents),
+        stale=[(by_id[doc_id], result) for doc_id, result in sorted(stale.items())],
     )

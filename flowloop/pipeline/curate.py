@@ -20,6 +20,7 @@ from flowloop.errors import DatasetError
 from flowloop.inference.openai_client import OpenAIClient, chat_url
 from flowloop.inference.registry import get_model
 from flowloop.pilr.model import PilrStatus, PilrType
+from flowloop.pilr.screen import screen
 from flowloop.pipeline import prompts
 from flowloop.pipeline.inputs import Inputs
 from flowloop.pipeline.records import Example
@@ -129,6 +130,8 @@ def draft_examples(
             {"role": "user", "content": f"# {title}\n\n{text[:MAX_DOC_CHARS]}"},
         ]
         for question, answer in parse_qa(generate(messages))[: ds.curate_questions]:
+            if not screen(f"{question}\n{answer}").ok:
+                continue  # a draft the quarantine screen refuses (addressed to a model, a leak) never waits for review
             drafts.append(
                 Example(pass_="sft", kind="qa", source=source, prompt=prompts.explain_messages(settings, question),
                         key=question, completion=answer, draft=True, holdable=False, documents=counted)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from flowloop.pilr.model import Pilr, PilrType
+from flowloop.pilr.quarantine import trusted
 from flowloop.pilr.store import PilrStore
 from flowloop.pipeline.records import WorkRecord, date_time
 from flowloop.repo import FlowRepo
@@ -201,10 +202,11 @@ def assemble(pilrs: list[Pilr], sections: list[DocSection], events: list[EventBa
 
 
 def load_inputs(repo: FlowRepo) -> Inputs:
-    """PILRs (strict: a broken document stops the build), doc sections and all events."""
-    return assemble(PilrStore(repo).load(), doc_sections(repo), load_events(repo))
+    """PILRs (strict: a broken document stops the build; proposed ones, still in quarantine, are
+    never trained on), doc sections and all events."""
+    return assemble(trusted(PilrStore(repo).load()), doc_sections(repo), load_events(repo))
 
 
 def load_work_history(repo: FlowRepo) -> list[WorkRecord]:
     """Every finished task's work record, oldest first (eval's retrieval-only baseline)."""
-    return assemble(PilrStore(repo).load(), [], load_events(repo)).work
+    return assemble(trusted(PilrStore(repo).load()), [], load_events(repo)).work

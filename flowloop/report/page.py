@@ -7,7 +7,9 @@ no scripts, no network). Charts:
    model alone and the retrieval-only baseline);
 2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
 3. signals collected against the training thresholds, and signals by kind;
-4. retrieval usage: retrieval events per ISO week.
+4. retrieval usage: retrieval events per ISO week;
+5. knowledge health: each document's helpfulness from outcomes (posterior mean, tasks behind
+   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading.
 
 The last loop run is shown from the state its caller passes in (``flow loop`` its own run,
 ``flow report`` the saved one): the loop writes this page as its last stage, so the page may not
@@ -54,6 +56,8 @@ class ReportData:
     current: str | None = None
     loop: dict[str, Any] = field(default_factory=dict)
     tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
+    helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
+    misleading: set[str] = field(default_factory=set)
 
 
 def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportData:
@@ -62,7 +66,16 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
     from flowloop.signals.store import open_store
 
     out = ReportData(results=all_results(repo))
-    out.pilrs = [(doc.type.value, doc.meta.created) for doc in PilrStore(repo).scan().documents]
+    documents = PilrStore(repo).scan().documents
+    out.pilrs = [(doc.type.value, doc.meta.created) for doc in documents]
+    from flowloop.pilr.helpfulness import compute
+
+    helpful = compute(repo)
+    pilr = repo.settings.pilr
+    titles = {doc.id: doc.title for doc in documents}
+    out.helpfulness = sorted(((i, titles.get(i, ""), h) for i, h in helpful.items() if h.tasks),
+                             key=lambda row: (row[2].mean, row[0]))
+    out.misleading = {i for i, _, h in out.helpfulness if h.misleading(pilr.misleading_below, pilr.misleading_min_failures)}
     with open_store(repo) as store:
         stats = store.stats()
     out.by_kind, out.by_week = dict(stats.by_kind), dict(stats.by_week)
@@ -205,6 +218,20 @@ def _planning_table(results: list[EvalResult]) -> str:
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 
+def helpfulness_table(data: ReportData, limit: int = 20) -> str:
+    """The least helpful documents by outcome (posterior mean and the tasks behind it)."""
+    rows = []
+    for doc_id, title, h in data.helpfulness[:limit]:
+        mark = " (review: possibly misleading)" if doc_id in data.misleading else ""
+        rows.append(f"<tr><td>{escape(doc_id)}{escape(mark)}</td><td>{escape(title)}</td><td>{h.mean:.2f} ± {h.sd:.2f}</td>"
+                    f"<td>{h.tasks}</td><td>{h.successes:g} / {h.failures:g}</td></tr>")
+    if not rows:
+        return ""
+    head = "<tr><th>document</th><th>title</th><th>helpfulness</th><th>tasks</th><th>credit / debit</th></tr>"
+    return (f"<table><caption>Knowledge helpfulness from task outcomes (least helpful first; "
+            f"{len(data.helpfulness)} documents with evidence)</caption>{head}{''.join(rows)}</table>")
+
+
 def missing_data(data: ReportData) -> list[str]:
     """What each pass below its threshold needs next (the same words as `flow signal stats`)."""
     from flowloop.passes import passes
@@ -244,6 +271,7 @@ Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
 {"" if data.loop else threshold_steps(data)}
+{helpfulness_table(data)}
 {body}
 </body></html>
 """

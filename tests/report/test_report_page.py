@@ -62,3 +62,22 @@ def test_axis_ticks_are_round_numbers() -> None:
     chart = svg.bar_chart("c", "t", ["a", "b"], [svg.Series("s", [3711.4, 2783.55])], y_label="n")
     ticks = [part.split(">")[1].split("<")[0] for part in chart.split("<text") if 'text-anchor="end"' in part]
     assert ticks == ["0", "1000", "2000", "3000", "4000"]
+
+
+def test_the_page_shows_helpfulness_from_outcomes(flow_repo: FlowRepo) -> None:
+    from flowloop.signals.events import OutcomeEvent, RetrievalEvent, WorkRecordEvent
+    from flowloop.signals.store import open_store
+
+    events = []
+    for n in range(6):  # ordinary work holds
+        events += [RetrievalEvent(query="q", injected=["evg-fine"], task=f"G-{n}"),
+                   WorkRecordEvent(task=f"G-{n}", description="work")]
+    for n in range(4):
+        task = f"T-{n}"
+        events += [RetrievalEvent(query="q", injected=["evg-flaky"], task=task),
+                   WorkRecordEvent(task=task, description="work"), OutcomeEvent(task=task, metric="hotfix", value=1)]
+    with open_store(flow_repo) as store:
+        store.add(events)
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    assert "Knowledge helpfulness from task outcomes" in page
+    assert "evg-flaky (review: possibly misleading)" in page
