@@ -86,6 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from flowloop.evaluate.reward import compare_reviewers
+    from flowloop.models.registry import Registry
     from flowloop.repo import FlowRepo
     from flowloop.train.api import train
 
@@ -98,9 +99,7 @@ def main() -> None:
         print(f"trained reward {result.version} in {train_s:.0f} s", flush=True)
         target = diff_repo(work, args.lines)
         shutil.copytree(repo.state_dir / "models" / "reward", target / ".flow" / "state" / "models" / "reward")
-        subprocess.run([sys.executable, "-c", "from flowloop.models.registry import Registry; from flowloop.repo import "
-                        f"FlowRepo; Registry(FlowRepo({str(target)!r}), 'reward').promote({result.version!r}, 'benchmark')"],
-                       check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        Registry(FlowRepo(target), "reward").promote(result.version, "benchmark: validate latency")
         times, units = [], 0
         for _ in range(args.repeat):
             t0 = time.perf_counter()
