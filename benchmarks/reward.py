@@ -113,8 +113,8 @@ def main() -> None:
         compared = compare_reviewers(repo, reward=result.version, reviewer="base")
         per_item = compared.pop("items")
         samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
-        recall = paired_recall([r["reward"] for r in per_item], compared["reward_model"]["threshold"],
-                               [r["reviewer"] for r in per_item], 0.5, [r["compliant"] for r in per_item],
+        recall = paired_recall([r["reward_score"] for r in per_item], compared["reward_model"]["threshold"],
+                               [r["reviewer_score"] for r in per_item], 0.5, [r["compliant"] for r in per_item],
                                samples, seed)
 
     rows = [("reward model " + result.version, compared["reward_model"]), ("generative reviewer (base)", compared["generative_reviewer"])]

@@ -124,7 +124,7 @@ def compare_reviewers(repo: FlowRepo, reward: str = "current", reviewer: str = "
     return {"dataset": ds.version, "n": len(items), "violating": sum(1 for i in items if i.violating),
             "reward_model": ours.to_json(), "generative_reviewer": theirs.to_json(),
             # per item, for paired comparisons without scoring again
-            "items": [{"id": i.id, "compliant": ok, "reward": round(a, 6), "reviewer": round(b, 6)}
+            "items": [{"id": i.id, "compliant": ok, "reward_score": round(a, 6), "reviewer_score": round(b, 6)}
                       for i, ok, a, b in zip(items, compliant, ours.scores, theirs.scores)]}
 
 

@@ -19,4 +19,4 @@ def test_the_reward_model_and_the_generative_reviewer_side_by_side(reward_traine
         assert all(ci[k][0] <= metrics[k] + 1e-9 and metrics[k] <= ci[k][1] + 1e-9 for k in metrics)
         assert found[side]["curve"][-1]["recall"] == 1.0
     assert found["generative_reviewer"]["threshold"] == 0.5
-    assert len(found["items"]) == 8 and all(0 <= r["reward"] <= 1 and 0 <= r["reviewer"] <= 1 for r in found["items"])
+    assert len(found["items"]) == 8 and all(0 <= r["reward_score"] <= 1 and 0 <= r["reviewer_score"] <= 1 for r in found["items"])
