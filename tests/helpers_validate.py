@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
-from conftest import git
 from flowloop.repo import FlowRepo, init_repo
+
+
+def git(cwd: Path, *args: str) -> str:
+    """git in ``cwd`` with no system or user config (``from conftest import`` is ambiguous when
+    several test folders have a conftest)."""
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def project(git_repo: Path) -> FlowRepo:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from flowloop.cli.main import app
 from flowloop.repo import FlowRepo
-from helpers_validate import change, project
+from helpers_validate import change, git, project
 
 runner = CliRunner()
 
@@ -85,8 +85,7 @@ def test_a_plan_from_a_file_and_from_stdin(with_reward: Path) -> None:
 
 @pytest.mark.slow
 def test_the_readme_ci_and_pre_commit_command_lines(with_reward: Path) -> None:
-    from conftest import git
-
+    
     git(with_reward, "checkout", "-q", "-b", "feature")
     git(with_reward, "add", "-A")
     git(with_reward, "commit", "-qm", "floats")

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
 from flowloop.errors import ValidateError
 from flowloop.specialist.units import diff_text, diff_units, plan_units, read_plan
-from helpers_validate import change, project
+from helpers_validate import change, git, project
 
 
 def test_a_working_tree_diff_is_one_unit_per_hunk_and_binary_files_are_named(git_repo: Path) -> None:
