@@ -148,3 +148,11 @@ class AgentFileError(FlowError):
 
 class ExportError(FlowError):
     """A model version cannot be exported (bad format, occupied output folder, no chat template)."""
+
+
+class ValidateError(FlowError):
+    """``flow validate`` cannot score what it was given (a missing plan file, a revision range
+    that does not exist, no reward model under ``--require-model``). Exit code 2, so a CI step
+    tells "could not validate" from "something is below threshold" (exit 1)."""
+
+    exit_code = 2

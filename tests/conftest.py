@@ -141,3 +141,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Path) -> 
     assert dpo.exit_code == 0, dpo.output
     assert json.loads(dpo.stdout)["version"] == "v2"
     return repo
+
+
+@pytest.fixture(scope="session")
+def reward_trained(tmp_path_factory: pytest.TempPathFactory, base_checkpoint: Path) -> Any:
+    """A repository with reward v1 trained through `flow train reward` (a few real steps) and
+    promoted by force (a few steps need not beat chance), once per session."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flowloop.cli.main import app
+    from helpers_reward import write_reward_dataset
+    from helpers_train import small_repo
+
+    repo = small_repo(tmp_path_factory.mktemp("reward") / "repo")
+    text = repo.config_path.read_text(encoding="utf-8")
+    repo.config_path.write_text(text + "\n[train.reward]\nthreshold = 4\n", encoding="utf-8")
+    write_reward_dataset(repo)
+    done = CliRunner().invoke(app, ["-C", str(repo.root), "train", "reward", "--max-steps", "4", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["version"] == "v1"
+    promoted = CliRunner().invoke(app, ["-C", str(repo.root), "models", "promote", "v1", "--reward", "--force"])
+    assert promoted.exit_code == 0 and "reward v1 promoted: AUROC" in promoted.stdout, promoted.output
+    return repo

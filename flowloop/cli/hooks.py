@@ -55,12 +55,22 @@ def install_command(
     local: bool = typer.Option(False, "--local", help="Claude Code: write .claude/settings.local.json (not committed)."),
     program: Optional[Path] = typer.Option(None, "--program", help="Absolute path of the flow program the hooks run "
                                            "(default: this one)."),
+    validate: bool = typer.Option(False, "--validate", help="Claude Code: also a Stop hook that runs `flow validate` on "
+                                  "the session's diff and blocks (once per finding) when something is below threshold."),
 ) -> None:
     """Write the agent's hook entries (re-running updates them; other hooks stay as they are)."""
+    from flowloop.errors import CollectorError
     from flowloop.integrations.hooks.install import CODEX_NOTE, install_hooks
 
+    if validate and _agent(agent) != "claude-code":
+        raise CollectorError("--validate is for Claude Code's Stop hook", field="--validate", hint="drop it for codex")
     result = install_hooks(repo_of(ctx), program or this_program(), agent=_agent(agent), local=local)
     where = str(result.path)
+    if validate:
+        from flowloop.integrations.hooks.validate_stop import install_validate_hook
+
+        verdict = install_validate_hook(repo_of(ctx), program or this_program(), local=local)
+        console.print(f"{where}: {verdict}: Stop (flow validate)", highlight=False)
     for label, events in (("added", result.added), ("updated", result.updated), ("unchanged", result.present)):
         if events:
             console.print(f"{where}: {label}: {', '.join(events)}", highlight=False)
@@ -114,6 +124,11 @@ def uninstall_command(
     """Remove flowloop's entries from the agent's settings file (nothing else in it changes)."""
     from flowloop.integrations.hooks.install import uninstall_hooks
 
+    if _agent(agent) == "claude-code":
+        from flowloop.integrations.hooks.validate_stop import uninstall_validate_hook
+
+        if uninstall_validate_hook(repo_of(ctx), local=local):
+            console.print("removed the Stop hook of flow validate", highlight=False)
     result = uninstall_hooks(repo_of(ctx), agent=_agent(agent), local=local)
     where = str(result.path)
     if not result.removed:

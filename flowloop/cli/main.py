@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "ask",
     "plan",
     "render",
+    "validate",
 ]
 
 class FlowGroup(TyperGroup):

@@ -98,12 +98,26 @@ def promote_cmd(
     force: bool = typer.Option(False, "--force", help="Promote even if the gate refuses (recorded)."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the promotion log)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    reward: bool = typer.Option(False, "--reward", help="A reward model version (flow validate's), through the "
+                                "reward gate: held-out AUROC above chance or above the current reward model's."),
 ) -> None:
     """Make vN current if the evaluation gate agrees (vN vs current on the same held-out data)."""
     from flowloop.cli.eval import render_gate, stage_progress
     from flowloop.evaluate.gate import gated_promote
 
     repo = repo_of(ctx)
+    if reward:
+        import dataclasses
+
+        from flowloop.evaluate.reward import promote_reward
+
+        found = promote_reward(repo, version, force=force)
+        if as_json:
+            print_json(dataclasses.asdict(found))
+        else:
+            verdict = "promoted" if found.promoted else "not promoted"
+            console.print(f"reward {found.candidate} {verdict}: {found.reason}", highlight=False)
+        raise typer.Exit(0 if found.promoted else 1)
     with stage_progress(disable=as_json) as progress:
         decision = gated_promote(repo, version, force=force, progress=progress, note=reason, actor=getpass.getuser())
     if as_json:

@@ -60,7 +60,7 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
 
     train = repo.settings.train
     spec = get_pass(pass_name)
-    if spec.family != "specialist":  # retrieval pairs: one row per positive, the pass's own batch size
+    if spec.family != "specialist" and not spec.labelled:  # retrieval pairs: one row per positive, the pass's own batch size
         from flowloop.evaluate.data import read_jsonl
 
         rows = read_jsonl(repo.state_dir / "datasets" / dataset / dataset_file(spec.train_file))

@@ -72,6 +72,9 @@ class TrainingPass:
     family: str = "specialist"  # the model registry family its versions land in
     gate: str | None = None  # ``"module:function"`` promoting a version of a non-specialist family
     rollback: str | None = None  # ``"module:function"`` undoing that family's latest promotion
+    # True: its rows are the build's labelled outputs (compliant / violating texts in their
+    # context, split like the validation items), not examples written for this pass.
+    labelled: bool = False
 
     @property
     def completion_field(self) -> str:

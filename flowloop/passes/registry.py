@@ -182,7 +182,38 @@ LOCALIZER = TrainingPass(
 )
 
 
-PASSES: dict[str, TrainingPass] = {p.name: p for p in (SFT, DPO, EMBEDDER, RERANKER, LOCALIZER)}
+class RewardSettings(PassSettings):
+    threshold: int = Field(40, ge=1, description="Labelled outputs (compliant + violating) before the reward model trains.")
+    min_new: int = Field(10, description="New labelled outputs needed before `flow loop` retrains the reward model.")
+    loop_max_steps: int = Field(60, ge=1, description="Step cap of the reward model inside `flow loop`.")
+    learning_rate: float = Field(5e-4, gt=0, description="Reward model learning rate (LoRA + the new score head).")
+    max_length: int = Field(384, ge=32, description="Tokens of context + output the classifier reads per item.")
+    target_precision: float = Field(0.8, gt=0, le=1, description="Precision of flagging violations the threshold "
+                                                                 "is chosen for, on the held-out labelled outputs.")
+
+
+REWARD = TrainingPass(
+    name="reward",
+    title="Reward",
+    summary="A classification head with LoRA on the base model: compliant against violating outputs (flow validate).",
+    train_file="reward_train",
+    heldout_file="reward_heldout",
+    fields=("text", "context", "label"),
+    count_field="reward_labels",
+    unit="labelled outputs",
+    count=lambda train: sum(1 for e in train if e.pass_ == "labelled"),
+    more="record corrections and preferences (`flow signal correct`, `flow signal prefer`), write "
+    "'What did not work' sections in cumulative PILRs, or lower train.reward.threshold",
+    new_unit="labelled outputs",
+    settings=RewardSettings,
+    runner="flowloop.train.reward:train_reward",
+    family="reward",
+    gate="flowloop.evaluate.reward:promote_reward",
+    labelled=True,
+)
+
+
+PASSES: dict[str, TrainingPass] = {p.name: p for p in (SFT, DPO, EMBEDDER, RERANKER, LOCALIZER, REWARD)}
 
 
 def get_pass(name: str) -> TrainingPass:

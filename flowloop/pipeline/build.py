@@ -26,7 +26,7 @@ from flowloop.pipeline.planning_context import PlanningContextBuilder
 from flowloop.pipeline.records import Example, ValidationItem, WorkRecord
 from flowloop.pipeline.selection import select_examples
 from flowloop.pipeline.similar import TaskHistory
-from flowloop.pipeline.split import Split, time_split
+from flowloop.pipeline.split import Split, time_split, training_items
 from flowloop.pipeline.templates import document_examples, section_examples
 from flowloop.pipeline.thresholds import counts as threshold_counts
 from flowloop.pipeline.thresholds import training_work
@@ -87,6 +87,7 @@ def _source_group(source: str, pilr_types: dict[str, str], event_kinds: dict[str
 def _counts(
     inputs: Inputs, train: list[Example], heldout: list[Example], drafts: list[Example], removed: dict[str, int],
     work: list[WorkRecord],
+    labelled: list[ValidationItem] | None = None,
 ) -> dict[str, Any]:
     pilr_types = {d.id: d.type.value for d in inputs.pilrs}
     event_kinds = {e.id: e.kind for e in inputs.events}
@@ -98,7 +99,7 @@ def _counts(
     return {
         "by_source": dict(sorted(by_source.items())),
         "by_kind": {p: dict(sorted(c.items())) for p, c in by_kind.items()},
-        **threshold_counts(train, work),
+        **threshold_counts([*train, *(labelled or [])], work),
         "drafts": len(drafts),
         "removed": removed,
         "inputs": {
@@ -123,9 +124,14 @@ def assemble_files(
     heldout = [e for e in examples if split.example_heldout(e)]
     planning = [w.eval_row() for w in inputs.work if w.files and not w.reverted and split.task_heldout(w.task, w.time)]
     validation = {i.id: i for i in items if split.item_heldout(i)}
+    labelled = {i.id: i for i in items if not split.item_heldout(i)}
     content = {
         **{p.train_file: _rows([e for e in train if e.pass_ == p.name]) for p in passes()},
         **{p.heldout_file: _rows([e for e in heldout if e.pass_ == p.name]) for p in passes()},
+        # a labelled pass (the reward model) trains on the labelled outputs of the training
+        # tasks and is scored on the same held-out items the validation suite reads
+        **{p.train_file: [labelled[k].training_row() for k in sorted(labelled)] for p in passes() if p.labelled},
+        **{p.heldout_file: [validation[k].training_row() for k in sorted(validation)] for p in passes() if p.labelled},
         "eval_planning": sorted(planning, key=lambda r: (r["time"], r["task"])),
         # the localizer's training rows: the work records of the training split, as eval rows are
         "work_train": sorted((w.eval_row() for w in training_work(inputs, split)), key=lambda r: (r["time"], r["task"])),
@@ -212,7 +218,8 @@ def build_dataset(
         "accepted_drafts": selected.applied.accepted_drafts,
         "reverted_examples": selected.reverted,
     }
-    counts = _counts(inputs, train, heldout, selected.drafts, removed, training_work(inputs, split))
+    counts = _counts(inputs, train, heldout, selected.drafts, removed, training_work(inputs, split),
+                     training_items(doc_items + behavior_items, split))
     counts["files"] = file_counts
     if retrieval_counts:
         counts["retrieval"] = retrieval_counts

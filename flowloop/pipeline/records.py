@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from flowloop.passes import get_pass, passes
 from flowloop.scrub import scrub, scrub_value
@@ -144,7 +144,14 @@ class Example:
 
 @dataclass
 class ValidationItem:
-    """A labelled output for the review role: ``violating`` or ``compliant`` in its context."""
+    """A labelled output for the review role: ``violating`` or ``compliant`` in its context.
+
+    It is also a training row of a labelled pass (the reward model): ``pass_`` and ``documents``
+    let the passes' counting rules read items beside examples.
+    """
+
+    pass_: ClassVar[str] = "labelled"
+    documents: ClassVar[tuple[str, ...]] = ()
 
     text: str
     context: str
@@ -162,6 +169,10 @@ class ValidationItem:
 
     def row(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "context": self.context, "label": self.label, "source": self.source}
+
+    def training_row(self) -> dict[str, Any]:
+        """The row of a labelled pass's files: the item with the task and time it is split by."""
+        return {**self.row(), "task": self.task, "time": iso(self.time), "weight": 1.0}
 
 
 @dataclass

@@ -72,3 +72,8 @@ def time_split(task_time: dict[str, dt.datetime], share: float) -> Split:
     train, held = ordered[: len(ordered) - k], ordered[len(ordered) - k :]
     cutoff = task_time[held[0]] if held else None
     return Split(holdout_share=share, cutoff=cutoff, train_tasks=train, heldout_tasks=held)
+
+
+def training_items(items: list[ValidationItem], split: Split) -> list[ValidationItem]:
+    """The labelled outputs a labelled pass trains on (those of tasks not held out), one per id."""
+    return list({i.id: i for i in items if not split.item_heldout(i)}.values())

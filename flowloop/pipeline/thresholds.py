@@ -65,16 +65,18 @@ def readiness(repo: FlowRepo) -> dict[str, Readiness]:
     from flowloop.pipeline.behavior import signal_examples
     from flowloop.pipeline.inputs import load_inputs
     from flowloop.pipeline.selection import select_examples
-    from flowloop.pipeline.split import time_split
+    from flowloop.pipeline.split import time_split, training_items
     from flowloop.pipeline.templates import document_examples, section_examples
 
     settings = repo.settings
     inputs = load_inputs(repo)
-    examples = document_examples(settings, inputs.pilrs, inputs.task_time)[0]
+    examples, items = document_examples(settings, inputs.pilrs, inputs.task_time)
     examples += section_examples(settings, inputs.sections)
-    examples += signal_examples(settings, inputs)[0]
+    behavior, behavior_items = signal_examples(settings, inputs)
+    examples += behavior
     kept = select_examples(repo, inputs, examples).kept
     split = time_split(inputs.task_time, settings.dataset.holdout_share)
     train = [e for e in kept if not split.example_heldout(e)]
-    examples: list[Any] = [*train, *(WorkItem(w.task) for w in training_work(inputs, split))]
-    return {p.name: readiness_of(p.name, p.count(examples), p.threshold(settings)) for p in passes()}
+    counted: list[Any] = [*train, *training_items(items + behavior_items, split),
+                          *(WorkItem(w.task) for w in training_work(inputs, split))]
+    return {p.name: readiness_of(p.name, p.count(counted), p.threshold(settings)) for p in passes()}

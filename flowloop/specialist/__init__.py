@@ -2,5 +2,7 @@
 
 - ``flowloop.specialist.ask.ask(repo, question, role, model)``: the role's prompt + context pack;
 - ``flowloop.specialist.completions``: text completions with log-probabilities for the server;
-- ``flowloop.specialist.server.create_app``: the OpenAI-compatible endpoint of ``flow serve-model``.
+- ``flowloop.specialist.server.create_app``: the OpenAI-compatible endpoint of ``flow serve-model``;
+- ``flowloop.specialist.validate.validate``: ``flow validate``, the reward model as a scoring gate
+  on plans and diff hunks (units in ``units.py``, output formats in ``validate_formats.py``).
 """

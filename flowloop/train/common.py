@@ -144,8 +144,10 @@ def run_and_register(
     parent: str | None,
     extra: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    family: str = "specialist",
 ) -> TrainResult:
-    """Train (resuming from the run's checkpoint), save the adapter, register it as a version."""
+    """Train (resuming from the run's checkpoint), save the adapter, register it as a version
+    of the registry's ``family``."""
     import torch
     from transformers import PrinterCallback
 
@@ -188,7 +190,7 @@ def run_and_register(
     # Only the trained adapter: DPO also holds a frozen "ref" copy that must not ship.
     model.save_pretrained(run.final_dir, selected_adapters=["default"])
     trainer.processing_class.save_pretrained(run.final_dir)
-    version = Registry(repo).register(
+    version = Registry(repo, family).register(
         run.final_dir,
         {
             "pass": data.pass_name,

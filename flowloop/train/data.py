@@ -112,7 +112,22 @@ def read_examples(path: Path, pass_name: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _check_labelled_row(row: dict[str, Any], path: Path, line: int) -> None:
+    """A labelled pass's row: ``text`` to score, its ``context``, and a ``label``."""
+    if not isinstance(row.get("text"), str) or not row["text"].strip():
+        raise DatasetError("missing or empty text", path=path, line=line, field="text")
+    if not isinstance(row.get("context", ""), str):
+        raise DatasetError("context must be a string", path=path, line=line, field="context")
+    if row.get("label") not in ("compliant", "violating"):
+        raise DatasetError(f"label must be 'compliant' or 'violating', not {row.get('label')!r}",
+                           path=path, line=line, field="label")
+
+
 def _check_row(row: dict[str, Any], pass_name: str, path: Path, line: int) -> None:
+    if get_pass(pass_name).labelled:
+        _check_labelled_row(row, path, line)
+        row.setdefault("context", "")
+        return
     for name in get_pass(pass_name).fields:
         messages = row.get(name)
         if not isinstance(messages, list) or not messages:

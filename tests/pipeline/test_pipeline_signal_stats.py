@@ -113,7 +113,7 @@ def test_sources_count_toward_sft(store_repo: FlowRepo) -> None:
     from flowloop.report.page import gather, render, threshold_chart
 
     data = gather(repo)
-    assert data.counts["sft_documents"] == 3 and data.thresholds == {"sft": 50, "dpo": 200, "embedder": 200, "reranker": 200, "localizer": 30}
+    assert data.counts["sft_documents"] == 3 and {"sft": 50, "dpo": 200}.items() <= data.thresholds.items()
     assert "counted from the current inputs" in threshold_chart(data)
     assert "SFT: needs 47 more documents" in render(data, "now")
 

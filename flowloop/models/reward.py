@@ -1,0 +1,178 @@
+"""The reward model: a classification head on the base model that scores work for compliance.
+
+The reward pass (``flowloop.train.reward``) trains LoRA plus a fresh two-class head on the
+specialist's base model, from outputs labelled ``compliant`` or ``violating``; ``flow validate``
+and the reward gate load a version here and ask :meth:`RewardModel.score` for the probability
+that each text follows the team's conventions. What the classifier reads is written once,
+:func:`reward_input`, so training and scoring cannot disagree about it.
+
+Versions live in the registry's ``reward`` family, so promoting one never touches the
+generative specialist's ``current`` pointer. The threshold chosen on held-out data for the
+configured precision is part of the version's manifest (``data.calibration``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowloop.errors import RegistryError
+from flowloop.models.base_model import resolve_model_name
+from flowloop.models.registry import ModelVersion, Registry
+from flowloop.repo import FlowRepo
+
+FAMILY = "reward"
+COMPLIANT = 1  # label index of a compliant output; the score is its probability
+DEFAULT_THRESHOLD = 0.5
+
+
+def reward_input(text: str, context: str = "") -> str:
+    """The one text the classifier reads for an output in its context."""
+    text = text.strip()
+    context = context.strip()
+    return f"Context:\n{context}\n\nWork:\n{text}" if context else f"Work:\n{text}"
+
+
+def label_of(label: str) -> int:
+    """``compliant`` -> 1, ``violating`` -> 0."""
+    return COMPLIANT if label == "compliant" else 1 - COMPLIANT
+
+
+def version_files(version: ModelVersion) -> Path:
+    """The folder of a reward version's adapter (``adapter/``, or ``model/`` in a registry that
+    stores every non-specialist family's files there)."""
+    for name in ("adapter", "model"):
+        if (version.path / name).is_dir():
+            return version.path / name
+    raise RegistryError("reward model version without its files", path=version.path,
+                        hint="remove the version folder and retrain (`flow train reward`)")
+
+
+def resolve_version(repo: FlowRepo, which: str = "current") -> ModelVersion | None:
+    """``current`` (the promoted reward model), ``latest`` or ``vN``; None when ``current`` or
+    ``latest`` finds nothing (callers fall back to the generative reviewer)."""
+    registry = Registry(repo, FAMILY)
+    if which == "current":
+        return registry.current()
+    if which == "latest":
+        return registry.latest()
+    return registry.get(which)
+
+
+def calibration(version: ModelVersion) -> dict[str, Any]:
+    """The threshold and how it was chosen, as recorded with the version."""
+    return dict((version.manifest.get("data") or {}).get("calibration") or {})
+
+
+def threshold_of(version: ModelVersion) -> float:
+    return float(calibration(version).get("threshold", DEFAULT_THRESHOLD))
+
+
+@dataclass
+class RewardModel:
+    """A loaded reward version: ``score`` gives P(compliant) per text, batched."""
+
+    model: Any
+    tokenizer: Any
+    version: str
+    threshold: float
+    max_length: int
+    batch_size: int = 8
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        """P(compliant) of each classifier input (made by :func:`reward_input`)."""
+        import torch
+
+        out: list[float] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = self.tokenizer(list(texts[start:start + self.batch_size]), truncation=True,
+                                   max_length=self.max_length, padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                logits = self.model(**batch).logits.float()
+            out += torch.softmax(logits, dim=-1)[:, COMPLIANT].tolist()
+        return out
+
+
+def load_classifier(base_path: Path, adapter_dir: Path | None = None, *, trainable: bool = False,
+                    dtype: Any = None) -> tuple[Any, Any]:
+    """The base model with a two-class head (and ``adapter_dir`` loaded), and its tokenizer.
+
+    A causal LM has no pad token; the classifier finds each row's last token through
+    ``pad_token_id``, so the tokenizer's pad token (EOS when it has none) is set on the config.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    from transformers.utils import logging as hf_logging
+
+    # the head is new by design: transformers' "newly initialized weights" report is not news
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=2,
+                                                                   dtype=dtype or torch.float32)
+    finally:
+        hf_logging.set_verbosity(level)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter_dir, is_trainable=trainable)
+        if not trainable:
+            model = model.merge_and_unload()
+    if not trainable:
+        model.eval()
+    return model, tokenizer
+
+
+_cache: dict[tuple[str, str], RewardModel] = {}
+
+
+def load_reward(repo: FlowRepo, version: ModelVersion) -> RewardModel:
+    """A registered reward version, loaded once per process (versions never change)."""
+    key = (str(repo.state_dir), version.version)
+    if key not in _cache:
+        base_path = resolve_model_name(version.base_model, repo.settings)
+        model, tokenizer = load_classifier(base_path, version_files(version))
+        max_length = int((version.manifest.get("settings") or {}).get("reward", {}).get("max_length", 384))
+        _cache.clear()  # one reward model at a time: a CLI or the gate uses one or two
+        _cache[key] = RewardModel(model, tokenizer, version.version, threshold_of(version), max_length)
+    return _cache[key]
+
+
+def choose_threshold(scores: Sequence[float], compliant: Sequence[bool], target_precision: float) -> dict[str, Any]:
+    """The threshold on P(compliant) that flags violations (score below it) with at least
+    ``target_precision`` precision and the most recall; the most precise one when none reaches it.
+
+    Candidates are the midpoints between sorted scores, so the choice does not depend on how
+    finely a grid was drawn. Ties in recall go to the lower threshold (fewer false alarms).
+    """
+    pairs = sorted(zip(scores, compliant))
+    violations = sum(1 for _, ok in pairs if not ok)
+    if not pairs or violations == 0 or violations == len(pairs):
+        return {"threshold": DEFAULT_THRESHOLD, "reached": False, "n": len(pairs),
+                "note": "held-out items need both labels to choose a threshold: the default is used"}
+    values = [s for s, _ in pairs]
+    cuts = sorted({(a + b) / 2 for a, b in zip(values, values[1:]) if b > a} | {values[-1] + 1e-6})
+    best: tuple[Any, ...] | None = None
+    fallback: tuple[Any, ...] | None = None
+    for cut in cuts:
+        flagged = [(s, ok) for s, ok in pairs if s < cut]
+        caught = sum(1 for _, ok in flagged if not ok)
+        precision = caught / len(flagged) if flagged else 0.0
+        recall = caught / violations
+        row = (cut, precision, recall)
+        if precision >= target_precision and (best is None or recall > best[2]):
+            best = row
+        if fallback is None or (precision, recall) > (fallback[1], fallback[2]):
+            fallback = row
+    chosen = best or fallback
+    assert chosen is not None
+    return {"threshold": round(float(chosen[0]), 6), "precision": round(chosen[1], 4), "recall": round(chosen[2], 4),
+            "target_precision": target_precision, "reached": best is not None, "n": len(pairs),
+            "violations": violations}
