@@ -146,11 +146,12 @@ class Example:
 class ValidationItem:
     """A labelled output for the review role: ``violating`` or ``compliant`` in its context.
 
-    It is also a training row of a labelled pass (the reward model): ``pass_`` and ``documents``
-    let the passes' counting rules read items beside examples.
+    It is also a training row of a labelled pass (the reward model): ``pass_``, ``kind`` and
+    ``documents`` let the passes' counting rules read items beside examples.
     """
 
     pass_: ClassVar[str] = "labelled"
+    kind: ClassVar[str] = "labelled"
     documents: ClassVar[tuple[str, ...]] = ()
 
     text: str
