@@ -170,30 +170,13 @@ _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
 def _command(spec: TrainingPass) -> Callable[..., None]:
-    """``flow train <name>`` for one registered pass (``--from`` when it continues another)."""
-    if spec.starts_from is None:
-        def command(
-            ctx: typer.Context,
-            dataset: str = _DATASET,
-            max_steps: Optional[int] = _MAX_STEPS,
-            force: bool = _FORCE,
-            resume: bool = _RESUME,
-            fresh: bool = _FRESH,
-            qlora: Optional[bool] = _QLORA,
-            precision: Optional[str] = _PRECISION,
-            batch_size: Optional[int] = _BATCH_SIZE,
-            max_length: Optional[int] = _MAX_LENGTH,
-            launcher: str = _LAUNCHER,
-            print_only: bool = _PRINT_ONLY,
-            as_json: bool = _JSON,
-        ) -> None:
-            _run(ctx, spec.name, {k: v for k, v in locals().items() if k not in ("ctx", "spec")})
-        return command
-
-    def continuing(
+    """``flow train <name>`` for one registered pass; ``--from`` is shown only for a pass that
+    continues another (the others refuse it: they start from the base model)."""
+    def command(
         ctx: typer.Context,
         parent: Optional[str] = typer.Option(
-            None, "--from", help=f"Start from vN or current (default: the newest {spec.starts_from} version)."),
+            None, "--from", hidden=spec.starts_from is None,
+            help=f"Start from vN or current (default: the newest {spec.starts_from} version)."),
         dataset: str = _DATASET,
         max_steps: Optional[int] = _MAX_STEPS,
         force: bool = _FORCE,
@@ -208,7 +191,7 @@ def _command(spec: TrainingPass) -> Callable[..., None]:
         as_json: bool = _JSON,
     ) -> None:
         _run(ctx, spec.name, {k: v for k, v in locals().items() if k not in ("ctx", "spec")})
-    return continuing
+    return command
 
 
 for _spec in passes():
