@@ -24,28 +24,15 @@ def new_examples(repo: FlowRepo, pass_name: str, dataset: str) -> tuple[int, str
     Returns ``(count, last_version)``; with no earlier model of that pass every row is new.
     """
     from flowloop.evaluate.data import read_jsonl, version_name
-    from flowloop.evaluate.lineage import known_versions, read_manifest
+    from flowloop.models.registry import Registry
 
     spec = get_pass(pass_name)
     file = dataset_file(spec.train_file)
     rows = read_jsonl(repo.state_dir / "datasets" / dataset / file)
-    last = None
-    trained_on = None
-    if spec.family != "specialist":  # a retrieval pass's versions live in their own registry family
-        from flowloop.models.registry import Registry
-
-        found = Registry(repo, spec.family).latest()
-        if found is None:
-            return len(rows), None
-        last, trained_on = found.version, found.manifest.get("dataset_version")
-    for version in reversed(known_versions(repo) if spec.family == "specialist" else []):
-        if read_manifest(repo, version).get("pass") == pass_name:
-            last = version
-            break
-    if last is None:
+    found = Registry(repo, spec.family).latest(spec.name)
+    if found is None:
         return len(rows), None
-    if spec.family == "specialist":
-        trained_on = read_manifest(repo, last).get("dataset_version")
+    last, trained_on = found.version, found.manifest.get("dataset_version")
     seen = {row.get("id") for row in read_jsonl(repo.state_dir / "datasets" / version_name(trained_on) / file)} if trained_on else set()
     return sum(1 for row in rows if row.get("id") not in seen), last
 
@@ -60,7 +47,7 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
 
     train = repo.settings.train
     spec = get_pass(pass_name)
-    if spec.family != "specialist" and not spec.labelled:  # retrieval pairs: one row per positive, the pass's own batch size
+    if spec.step_rows == "positives":
         from flowloop.evaluate.data import read_jsonl
 
         rows = read_jsonl(repo.state_dir / "datasets" / dataset / dataset_file(spec.train_file))

@@ -75,6 +75,10 @@ class TrainingPass:
     # True: its rows are the build's labelled outputs (compliant / violating texts in their
     # context, split like the validation items), not examples written for this pass.
     labelled: bool = False
+    # What one epoch's steps are counted over: ``examples`` (the weighted training rows, at the
+    # trainer's batch x grad_accum) or ``positives`` (the positive rows, at the pass's own
+    # ``batch_size``: retrieval pairs and work records, whose negatives ride along with them).
+    step_rows: str = "examples"
 
     @property
     def completion_field(self) -> str:

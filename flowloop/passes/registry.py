@@ -113,6 +113,7 @@ EMBEDDER = TrainingPass(
     settings=EmbedderSettings,
     runner="flowloop.train.embedder:train_embedder",
     family="embedder",
+    step_rows="positives",
     gate="flowloop.evaluate.retrieval:promote_embedder",
     rollback="flowloop.evaluate.retrieval:rollback_embedder",
 )
@@ -146,6 +147,7 @@ RERANKER = TrainingPass(
     settings=RerankerSettings,
     runner="flowloop.train.reranker:train_reranker",
     family="reranker",
+    step_rows="positives",
     gate="flowloop.evaluate.retrieval:promote_reranker",
     rollback="flowloop.evaluate.retrieval:rollback_reranker",
 )
@@ -178,6 +180,7 @@ LOCALIZER = TrainingPass(
     settings=LocalizerSettings,
     runner="flowloop.train.localizer:train_localizer",
     family="localizer",
+    step_rows="positives",
     gate="flowloop.evaluate.localizer:gate_localizer",
 )
 
