@@ -58,6 +58,13 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
     return max(1, math.ceil(rows * train.epochs / max(1, train.batch_size * train.grad_accum)))
 
 
+def _heldout_rows(repo: FlowRepo, dataset: str, file_key: str) -> int:
+    from flowloop.evaluate.data import read_jsonl
+
+    path = repo.state_dir / "datasets" / dataset / dataset_file(file_key)
+    return len(read_jsonl(path)) if path.is_file() else 0
+
+
 @dataclass(frozen=True)
 class TrainPlan:
     """Whether a pass trains this run: ``steps`` > 0 when it does, else ``reason`` says why not."""
@@ -86,5 +93,8 @@ def plan_pass(repo: FlowRepo, spec: TrainingPass, dataset: DatasetResult) -> Tra
     if last is not None and new < table.min_new:
         return TrainPlan(spec, new, last, reason=f"{spec.title}: {new} new {spec.new_unit} since {last} "
                                                  f"(needs {table.min_new})")
+    if spec.gated_on and not _heldout_rows(repo, dataset.version, spec.gated_on):
+        return TrainPlan(spec, new, last, reason=f"{spec.title}: no held-out rows ({dataset_file(spec.gated_on)}) "
+                                                 f"for its gate to judge a new version on; not trained")
     cap = table.loop_max_steps
     return TrainPlan(spec, new, last, steps=min(cap, epoch_steps(repo, spec.name, dataset.version)), cap=cap)

@@ -79,6 +79,10 @@ class TrainingPass:
     # trainer's batch x grad_accum) or ``positives`` (the positive rows, at the pass's own
     # ``batch_size``: retrieval pairs and work records, whose negatives ride along with them).
     step_rows: str = "examples"
+    # The dataset file whose held-out rows its gate scores a new version on; when a build has
+    # none, the loop does not train it (a version no gate can judge is never promoted, so the
+    # run's time is better spent elsewhere). None: the gate has several suites to fall back on.
+    gated_on: str | None = None
 
     @property
     def completion_field(self) -> str:
