@@ -36,7 +36,7 @@ REPORT_NAME = "index.html"
 SUITE_METRICS = {
     "planning": ("f1", "planning F1"),
     "knowledge": ("accuracy", "knowledge accuracy"),
-    "preference": ("win_rate", "preference win rate"),
+    "preference": ("win_rate", "preference win rate against the base model (0.5: no change)"),
     "validation": ("recall", "validation precision / recall"),
     "general": ("accuracy", "general instruction-following accuracy"),
 }
