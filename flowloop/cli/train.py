@@ -65,6 +65,7 @@ def _summary(result: Any) -> Table:
         ("tokens/s", f"{m['tokens_per_second'] or 0:.0f} ({m['tokens']} tokens)"),
         ("examples", f"{result.data['examples']} (from {result.data['source_examples']} rows"
                      + (f", {result.data['trimmed_prompts']} prompts shortened" if result.data.get("trimmed_prompts") else "")
+                     + (f", {result.data['left_out']} left out: no room for the answer" if result.data.get("left_out") else "")
                      + ")"),
         ("memory", result.memory.message()),
         ("run", result.run_id),

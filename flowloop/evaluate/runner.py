@@ -3,7 +3,8 @@
 Order of work: resolve the dataset and the model, check they may be paired (lineage), load the
 eval data (planning contexts cached per dataset), load the model once, run each suite, add the
 planning baselines (retrieval-only, the same model without context, the base model with
-context), then write one result file atomically. An interrupt anywhere before that write
+context), then write one result file atomically. The preference suite scores against the base
+model (its implicit reward), so a specialist's evaluation also scores, or reuses, the base's. An interrupt anywhere before that write
 stores nothing. A stored result for the same model, dataset hash and eval settings is reused
 (model versions are immutable), so the gate and the loop never score one model twice.
 """
@@ -105,7 +106,10 @@ def _check_suites(suites: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(suites))
 
 
-def _run_suite(suite: str, scorer: Model, items: list[Any], repo: FlowRepo, progress: StageProgress | None) -> list[dict[str, Any]]:
+def _run_suite(suite: str, scorer: Model, items: list[Any], repo: FlowRepo, progress: StageProgress | None,
+               reference: Callable[[], list[dict[str, Any]] | None]) -> list[dict[str, Any]]:
+    """One suite's details; ``reference``: the base model's preference details, scored on demand
+    (None when ``scorer`` is the base model: its own scores are the reference)."""
     settings = repo.settings
     stage = _Stage(progress, f"{suite} ({scorer.version})")
     if suite == "planning":
@@ -113,7 +117,9 @@ def _run_suite(suite: str, scorer: Model, items: list[Any], repo: FlowRepo, prog
     if suite == "knowledge":
         return knowledge.run(scorer, items, settings, stage)
     if suite == "preference":
-        return preference.run(scorer, items, stage)
+        own = preference.run(scorer, items, stage)
+        base = reference()
+        return preference.against(own, own if base is None else base)
     if suite == "validation":
         return validation.run(scorer, items, settings, stage)
     return general.run(scorer, progress=stage)
@@ -147,6 +153,8 @@ def evaluate_model(
     stored = load_result(repo, ref.version, ds.version, ds.content_hash) if reuse else None
     if stored is not None and stored.settings != config:
         stored = None
+    if stored is not None and "preference" in stored.suites and not preference.is_current(stored.suites["preference"].details):
+        del stored.suites["preference"]  # scored by the earlier per-token metric: rescored, the rest kept
     if stored is not None and stored.covers(wanted) and ("planning" not in stored.suites or _has_baselines(stored, ref)):
         return _only(stored, wanted)  # nothing to compute: no examples or model loaded
 
@@ -175,8 +183,17 @@ def evaluate_model(
     make = factory or default_factory(repo)
     samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
     scorer = make(ref)
+
+    def base_preference() -> list[dict[str, Any]] | None:
+        """The reference of the preference suite: the base model's scores of the pairs (stored
+        with the base's result, so each dataset scores the base once)."""
+        if ref.is_base:
+            return None
+        base = evaluate_model(repo, BASE, ["preference"], progress=progress, reuse=reuse, factory=make, data=data)
+        return base.suites["preference"].details
+
     for suite in todo:
-        details = _run_suite(suite, scorer, data.items(suite), repo, progress)
+        details = _run_suite(suite, scorer, data.items(suite), repo, progress, base_preference)
         result.suites[suite] = summarise(suite, details, samples, seed)
     if need_baselines:
         result.baselines = _planning_baselines(repo, ref, scorer, data, progress, make, reuse)

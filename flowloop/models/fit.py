@@ -5,29 +5,42 @@ only part SFT learns from and the part DPO compares; with a context pack in ever
 prompt that would silently empty many examples. So before training, an example whose prompt
 plus (longest) completion exceeds ``max_length`` tokens loses text from the MIDDLE of its
 longest user message: the task at the top and the question at the bottom stay, the tail of the
-context pack goes, marked with an ellipsis line. The system prompt is never touched.
+context pack goes, marked with an ellipsis line. The system prompt is never touched, so a
+``max_length`` too short for it leaves some rows no room for an answer: those are left out with a
+warning, and a length that no row fits into is refused before training starts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flowloop.errors import TrainingError
+
 MARK = "\n…\n"
 COMPLETION_FIELDS = ("completion", "chosen", "rejected")
 
 
-def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int]:
-    """Rows that fit ``max_length`` (prompt trimmed where needed) and how many were trimmed."""
-    fitted, trimmed = [], 0
-    cache: dict[int, dict[str, Any]] = {}  # duplicated (weighted) rows are the same object
+def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int, int, int]:
+    """Rows that fit ``max_length`` (prompt trimmed where needed), how many were trimmed, how many
+    were left out, and the fewest tokens a left-out row needs (0 when none was).
+
+    A row is left out when even its trimmed prompt (the system prompt is never cut) fills
+    ``max_length``: no token of the answer would remain, and TRL drops such a row after
+    truncation anyway, so an SFT run of only such rows dies inside the trainer."""
+    fitted, trimmed, dropped, need = [], 0, 0, 0
+    cache: dict[int, tuple[dict[str, Any], int]] = {}  # duplicated (weighted) rows are the same object
     for row in rows:
         key = id(row)
         if key not in cache:
-            new = _fit(row, tokenizer, max_length)
-            trimmed += new is not row
-            cache[key] = new
-        fitted.append(cache[key])
-    return fitted, trimmed
+            cache[key] = _fit(row, tokenizer, max_length)
+            trimmed += cache[key][0] is not row
+        new, needed = cache[key]
+        if needed:
+            dropped += 1
+            need = min(need or needed, needed)
+        else:
+            fitted.append(new)
+    return fitted, trimmed, dropped, need
 
 
 # Above this share of ``max_length`` the system prompt leaves too little room for the task's
@@ -51,25 +64,52 @@ def system_prompt_warning(rows: list[dict[str, Any]], tokenizer: Any, max_length
 def fit_for_training(
     rows: list[dict[str, Any]], tokenizer: Any, max_length: int, notify: Any = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows fitted into ``max_length`` and what the manifest records about it (both passes)."""
-    fitted, trimmed = fit_rows(rows, tokenizer, max_length)
+    """Rows fitted into ``max_length`` and what the manifest records about it (both passes).
+
+    Rows with no room left for their answer are left out with a warning; when that is every
+    row, a :class:`TrainingError` names ``train.max_length`` and the length that would do."""
+    fitted, trimmed, dropped, need = fit_rows(rows, tokenizer, max_length)
     warning = system_prompt_warning(rows, tokenizer, max_length)
+    if rows and not fitted:
+        raise TrainingError(
+            f"no example fits train.max_length = {max_length}: with its prompt shortened as far as it goes "
+            f"(the system prompt is kept whole), each of the {len(rows)} examples still fills all "
+            f"{max_length} tokens and leaves none for its answer",
+            field="train.max_length",
+            hint=f"raise train.max_length (--max-length) to at least {need}; "
+            "a shorter [project] description (it opens every prompt) leaves more room too",
+        )
     if notify and warning:
         notify(f"warning: {warning}")
-    return fitted, {"trimmed_prompts": trimmed, "warning": warning}
+    if notify and dropped:
+        notify(f"warning: {dropped} of {len(rows)} examples leave no room for their answer in "
+               f"train.max_length = {max_length} and are left out (the shortest of them needs {need})")
+    return fitted, {"trimmed_prompts": trimmed, "left_out": dropped, "warning": warning}
+
+
+def _prompt_length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
+    """Tokens before the answer's first one: the prompt and the assistant header."""
+    encoded = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)
+    return len(encoded["input_ids"])
 
 
 def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
     return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
 
 
-def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> dict[str, Any]:
+def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> tuple[dict[str, Any], int]:
+    """The row with its prompt fitted, and 0, or the tokens it needs when no answer token fits."""
     completions = [row[name] for name in COMPLETION_FIELDS if name in row]
     longest = max(completions, key=lambda msgs: sum(len(m["content"]) for m in msgs))
     prompt = [dict(m) for m in row["prompt"]]
     extra = _length(tokenizer, prompt + longest) - _length(tokenizer, prompt)
     fitted = fit_messages(prompt, tokenizer, max_length, extra)
-    return row if fitted is prompt else {**row, "prompt": fitted}
+    if fitted is prompt:
+        return row, 0
+    before_answer = _prompt_length(tokenizer, fitted)
+    # one token of the answer at least must remain after the trainer truncates to max_length
+    needed = _length(tokenizer, fitted) + extra if before_answer >= max_length else 0
+    return {**row, "prompt": fitted}, needed
 
 
 def fit_messages(prompt: list[dict[str, str]], tokenizer: Any, max_length: int, extra: int = 0) -> list[dict[str, str]]:

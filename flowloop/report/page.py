@@ -4,7 +4,8 @@ Written to ``.flow/state/reports/index.html`` (atomically; one self-contained fi
 no scripts, no network). Charts:
 
 1. each suite's metric over model versions, with 95% intervals (planning also shows the
-   model alone and the retrieval-only baseline);
+   model alone and the retrieval-only baseline); when a training run resumed across time
+   budgets, knowledge accuracy against the minutes it trained (``curve.py``);
 2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
 3. signals collected against the training thresholds, and signals by kind;
 4. retrieval usage: retrieval events per ISO week;
@@ -30,13 +31,14 @@ from flowloop.errors import DatasetError
 from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
+from flowloop.report.curve import Curve, curve_chart, training_curve
 from flowloop.report.headline import headline
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
     "planning": ("f1", "planning F1"),
     "knowledge": ("accuracy", "knowledge accuracy"),
-    "preference": ("win_rate", "preference win rate"),
+    "preference": ("win_rate", "preference win rate against the base model (0.5: no change)"),
     "validation": ("recall", "validation precision / recall"),
     "general": ("accuracy", "general instruction-following accuracy"),
 }
@@ -58,6 +60,7 @@ class ReportData:
     tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
     helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
     misleading: set[str] = field(default_factory=set)
+    curve: Curve | None = None  # knowledge against minutes trained, when a run resumed across budgets
 
 
 def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportData:
@@ -96,6 +99,9 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
     from flowloop.evaluate.lineage import current_version
 
     out.current = current_version(repo)
+    from flowloop.models.registry import Registry
+
+    out.curve = training_curve(Registry(repo).versions(), latest_per_model(out.results))
     out.loop = dict(loop_run or {})
     out.tolerance = repo.settings.eval.tolerance
     return out
@@ -255,7 +261,8 @@ def threshold_steps(data: ReportData) -> str:
 
 def render(data: ReportData, generated: str) -> str:
     loop_line = headline(data.loop, missing_data(data), data.tolerance)
-    charts = [*suite_charts(data.results), knowledge_chart(data.pilrs), threshold_chart(data),
+    charts = [*suite_charts(data.results), *([curve_chart(data.curve)] if data.curve else []),
+              knowledge_chart(data.pilrs), threshold_chart(data),
               kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
     body = "\n".join(f'<figure>{c}</figure>' for c in charts)
     return f"""<!doctype html>

@@ -26,7 +26,7 @@ from flowloop.train.device import Hardware, MemoryEstimate, estimate_memory
 from flowloop.train.runs import Run, checkpoint_step
 from flowloop.train.types import Notify, TrainResult
 
-__all__ = ["Notify", "TrainResult", "check_memory", "load_model", "lora_config", "prepare_process",
+__all__ = ["Notify", "TrainResult", "check_memory", "load_model", "load_tokenizer", "lora_config", "prepare_process",
            "run_and_register", "trainer_args"]
 
 
@@ -43,10 +43,26 @@ def prepare_process(hardware: Hardware) -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_model(base_path: Path, hardware: Hardware, adapter_dir: Path | None = None) -> tuple[Any, Any]:
-    """The base model (4-bit on QLoRA) and tokenizer, with ``adapter_dir`` loaded trainable."""
+def load_tokenizer(base_path: Path, adapter_dir: Path | None = None) -> Any:
+    """The tokenizer a run trains with: the starting adapter's (its chat template and EOS), else the base's.
+
+    Loaded on its own, before the run folder opens, so examples are fitted (and a
+    ``max_length`` nothing fits into refused) before anything is written."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if not tokenizer.chat_template:
+        raise TrainingError("the model's tokenizer has no chat template", path=base_path,
+                            hint="use an instruct/chat model as train.base_model")
+    return tokenizer
+
+
+def load_model(base_path: Path, hardware: Hardware, adapter_dir: Path | None = None) -> Any:
+    """The base model (4-bit on QLoRA), with ``adapter_dir`` loaded trainable."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if hardware.precision == "bf16" else torch.float32}
     if hardware.qlora:
@@ -65,17 +81,11 @@ def load_model(base_path: Path, hardware: Hardware, adapter_dir: Path | None = N
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=hardware.gradient_checkpointing)
-    tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if not tokenizer.chat_template:
-        raise TrainingError("the model's tokenizer has no chat template", path=base_path,
-                            hint="use an instruct/chat model as train.base_model")
     if adapter_dir is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter_dir, is_trainable=True)
-    return model, tokenizer
+    return model
 
 
 def lora_config(train: TrainSettings) -> Any:

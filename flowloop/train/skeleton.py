@@ -3,9 +3,10 @@
 A pass's runner (``sft.py``, ``dpo.py``) opens a :func:`pass_run` and gets everything that is
 the same for all of them, in this order: the hardware resolved (a CUDA-only option on a CPU
 fails here, before anything loads), the dataset read and checked (threshold, rows, weights),
-the starting version (the pass's ``starts_from``, or the base model), the run folder opened
-(resuming an unfinished run of the same job), the model loaded, the examples fitted into
-``max_length`` and the memory estimated. The runner then only builds its TRL config and
+the starting version (the pass's ``starts_from``, or the base model), the examples fitted into
+``max_length`` with the starting tokenizer (a length nothing fits into is refused here, before
+anything is written), the run folder opened (resuming an unfinished run of the same job), the
+model loaded and the memory estimated. The runner then only builds its TRL config and
 trainer and calls :meth:`PassRun.finish`.
 """
 
@@ -25,7 +26,7 @@ from flowloop.models.registry import ModelVersion, Registry
 from flowloop.passes import PassSettings, TrainingPass, get_pass
 from flowloop.repo import FlowRepo
 from flowloop.train.callbacks import ProgressReporter
-from flowloop.train.common import check_memory, load_model, prepare_process, run_and_register, trainer_args
+from flowloop.train.common import check_memory, load_model, load_tokenizer, prepare_process, run_and_register, trainer_args
 from flowloop.train.data import TrainingData, load_training_data
 from flowloop.train.device import Hardware, MemoryEstimate, resolve_hardware
 from flowloop.train.runs import Run, open_shared_run
@@ -124,12 +125,15 @@ def pass_run(
     identity = {"dataset_hash": data.dataset_hash, "base_model": train.base_model,
                 "parent": [start.version, start.created_at] if start else None,
                 "settings": settings_record(train, spec), "hardware": hardware.to_dict()}
+    adapter_dir = start.adapter_dir if start else None
+    tokenizer = load_tokenizer(base_path, adapter_dir)
+    # before the run folder opens: a max_length that no example fits into is refused with nothing written
+    rows, fitting = fit_for_training(data.rows, tokenizer, train.max_length, notify)
     prepare_process(hardware)
     with open_shared_run(repo, spec.name, identity, resume) as run:
         if notify and run.resume_from is not None:
             notify(f"resuming {run.id} from {run.resume_from.name}")
-        model, tokenizer = load_model(base_path, hardware, adapter_dir=start.adapter_dir if start else None)
-        rows, fitting = fit_for_training(data.rows, tokenizer, train.max_length, notify)
+        model = load_model(base_path, hardware, adapter_dir=adapter_dir)
         # a pair's two sides go through the model together: that is what doubles the memory
         memory = check_memory(model, train, hardware, preference=len(spec.fields) > 2)
         if notify and memory.at_risk:

@@ -27,12 +27,14 @@ def test_eval_scores_with_the_configured_backend(flow_repo: FlowRepo, prefers_go
     write_dataset(flow_repo, 1, dpo_heldout=[pair(i, f"T-{i}") for i in range(4)])
     monkeypatch.setenv("FLOW_EVAL__BACKEND", prefers_good)
     result = evaluate_model(find_repo(flow_repo.root), "base", ["preference"])
-    assert result.suites["preference"].metrics["win_rate"] == 1.0
+    # the configured backend's scores (3 words of -1 and -2); against itself the base ties
+    assert [(d["chosen"], d["rejected"]) for d in result.suites["preference"].details] == [(-3.0, -6.0)] * 4
+    assert result.suites["preference"].metrics["win_rate"] == 0.5
     assert result.settings["backend"] == prefers_good
-    # The registered fake (empty tables) ties every pair; its result is stored apart from the other's.
+    # The registered fake (empty tables) scores every word -5; its result is stored apart from the other's.
     monkeypatch.setenv("FLOW_EVAL__BACKEND", "fake")
-    tied = evaluate_model(find_repo(flow_repo.root), "base", ["preference"])
-    assert tied.suites["preference"].metrics["win_rate"] == 0.5
+    other = evaluate_model(find_repo(flow_repo.root), "base", ["preference"])
+    assert [(d["chosen"], d["rejected"]) for d in other.suites["preference"].details] == [(-15.0, -15.0)] * 4
 
 
 def test_an_unknown_eval_backend_names_its_setting(flow_repo: FlowRepo, monkeypatch: pytest.MonkeyPatch) -> None:

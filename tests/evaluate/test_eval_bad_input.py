@@ -84,7 +84,7 @@ def test_interrupted_eval_stores_nothing(flow_repo: FlowRepo) -> None:
     assert not evals.exists() or list(evals.iterdir()) == []
     # Run again uninterrupted: one complete result.
     done = evaluate_model(flow_repo, "base", factory=lambda ref: TableScorer(ref.version, scores={"good": -1.0}))
-    assert done.suites["preference"].metrics["win_rate"] == 1.0
+    assert done.suites["preference"].n == 6 and done.suites["preference"].metrics["win_rate"] == 0.5  # base vs itself
     assert [p.name for p in evals.iterdir()] == ["base-v1.json"]
 
 
@@ -100,7 +100,7 @@ def test_json_output_shape(flow_repo: FlowRepo, tmp_path: Path) -> None:
     assert data["model"] == version and data["dataset"] == "v1"
     assert set(data["suites"]["planning"]) == {"f1", "precision", "recall", "n", "ci"}
     assert data["suites"]["planning"]["f1"] == pytest.approx(0.65) and data["suites"]["planning"]["n"] == 4
-    assert set(data["suites"]["preference"]) == {"win_rate", "n", "ci"}
+    assert set(data["suites"]["preference"]) == {"win_rate", "ties", "n", "ci"}
     assert set(data["suites"]["validation"]) == {"precision", "recall", "n", "ci"}
     lo, hi = data["suites"]["planning"]["ci"]["f1"]
     assert lo <= 0.65 <= hi

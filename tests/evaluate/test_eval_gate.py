@@ -143,9 +143,11 @@ def test_gate_scores_both_models_on_the_same_data(flow_repo: FlowRepo, tmp_path:
         dpo_train=[pair(100 + i, f"T-{i}") for i in range(5)],
     )
     sft, dpo = register_model(repo, tmp_path, "v1", digest), register_model(repo, tmp_path, "v1", digest, "dpo")
+    # Preference is each model's margin (chosen - rejected, summed over 3 words) against the base's:
+    # base -6 - -3 = -3; sft -9 - -3 = -6, further from the chosen answers (loses); dpo -3 - -6 = +3 (wins).
     scorers = {
         "base": TableScorer("base", answers={"France": "Paris"}, scores={"bad": -1.0, "good": -2.0}),
-        sft: TableScorer(sft, answers={"France": "Paris"}, scores={"bad": -1.0, "good": -1.5}),
+        sft: TableScorer(sft, answers={"France": "Paris"}, scores={"bad": -1.0, "good": -3.0}),
         dpo: TableScorer(dpo, answers={"France": "Paris"}, scores={"good": -1.0, "bad": -2.0}),
     }
     factory = lambda ref: scorers[ref.version]  # noqa: E731
@@ -208,3 +210,30 @@ def test_models_promote_command_prints_the_table_and_the_reason(setup) -> None: 
     assert data["promoted"] and data["forced"] and not data["passed"]
     entry = Registry(repo).history()[-1]
     assert entry.forced and entry.reason.startswith("hotfix needs it (forced over the gate")
+
+
+def test_a_specialists_preference_is_scored_against_the_base_models(flow_repo: FlowRepo, tmp_path: Path) -> None:
+    """The base is scored once per dataset and its scores are the reference of every version; a
+    preference result stored by the earlier per-token metric is rescored, the other suites kept."""
+    from flowloop.evaluate.results import load_result
+    from flowloop.evaluate.runner import evaluate_model
+
+    digest = write_dataset(flow_repo, 1, dpo_heldout=[pair(i, f"T-{200 + i}") for i in range(4)])
+    version = register_model(flow_repo, tmp_path, "v1", digest)
+    scorers = {"base": TableScorer("base", scores={"good": -2.0, "bad": -1.0}),
+               version: TableScorer(version, scores={"good": -1.0, "bad": -1.0})}
+    result = evaluate_model(flow_repo, version, ["preference", "general"], factory=lambda ref: scorers[ref.version])
+    details = result.suites["preference"].details
+    assert [(d["ref_chosen"], d["ref_rejected"], d["margin"], d["win"]) for d in details] == [(-6.0, -3.0, 3.0, 1.0)] * 4
+    base = load_result(flow_repo, "base", "v1", digest)
+    assert base is not None and base.suites["preference"].metrics == {"win_rate": 0.5, "ties": 1.0}
+    base_calls = scorers["base"].calls
+    # An old stored result (per-token wins, no margins): only its preference suite is rescored.
+    stored = load_result(flow_repo, version, "v1", digest)
+    stored.suites["preference"] = summarise("preference", [{"id": d["id"], "win": 0.0} for d in details], 100, 1)
+    store_result(flow_repo, stored)
+    calls = scorers[version].calls
+    again = evaluate_model(flow_repo, version, ["preference", "general"], factory=lambda ref: scorers[ref.version])
+    assert again.suites["preference"].metrics["win_rate"] == 1.0
+    assert scorers[version].calls == calls + 8  # 4 pairs x 2 answers; general was kept
+    assert scorers["base"].calls == base_calls  # the base's scores were reused

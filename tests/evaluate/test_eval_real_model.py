@@ -57,7 +57,9 @@ def test_base_model_on_a_tiny_suite(tmp_path: Path, base_model) -> None:  # type
     factory = lambda ref: base_model  # noqa: E731  (the session's loaded base model)
     result = evaluate_model(repo, "base", ["preference", "validation", "knowledge"], factory=factory)
     pref = result.suites["preference"]
-    assert pref.n == 2 and pref.metrics["win_rate"] == 1.0  # fluent beats gibberish, even for the base model
+    # the base's own likelihood prefers fluent over gibberish, but against itself it ties by construction
+    assert pref.n == 2 and all(d["chosen"] > d["rejected"] for d in pref.details)
+    assert pref.metrics == {"win_rate": 0.5, "ties": 1.0} and all(d["margin"] == 0.0 for d in pref.details)
     val = result.suites["validation"]
     assert val.n == 2 and all(isinstance(d["flagged"], bool) and math.isfinite(d["margin"]) for d in val.details)
     know = result.suites["knowledge"]
@@ -104,3 +106,52 @@ def test_batched_scoring_matches_one_by_one(tmp_path: Path, monkeypatch: pytest.
     for (b_sum, b_n), (a_sum, a_n) in zip(batched, alone):
         assert b_n == a_n and abs(b_sum - a_sum) <= 1e-3 * a_n
     assert model.generate_many(prompts, 12) == [model.generate(p, 12) for p in prompts]
+
+
+def _random_specialist(repo, base_checkpoint: Path, tmp: Path, dataset_hash: str) -> str:  # type: ignore[no-untyped-def]
+    """A registered version whose LoRA adapter is random (not trained): a real model that differs from the base."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from flowloop.models.registry import Registry
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base_checkpoint),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    model.save_pretrained(tmp / "adapter")
+    AutoTokenizer.from_pretrained(base_checkpoint).save_pretrained(tmp / "adapter")
+    fields = {"pass": "sft", "base_model": "smollm2", "dataset_version": "v1", "dataset_hash": dataset_hash,
+              "settings": {}, "metrics": {}, "parent": None}
+    return Registry(repo).register(tmp / "adapter", fields).version
+
+
+@pytest.mark.slow
+def test_a_real_specialists_preference_margin_is_its_log_ratio_against_the_base(
+        tmp_path: Path, base_checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored margin is (log pi - log base)(chosen) - (log pi - log base)(rejected), summed over
+    the answer's tokens, as the two real models score it; swapping every pair negates it."""
+    from flowloop.evaluate.results import load_result
+    from flowloop.models.loader import load_specialist
+
+    monkeypatch.setenv("FLOW_INFERENCE__PRECISION", "fp32")
+    repo = init_repo(tmp_path / "proj").repo
+    answers = [("Store it as integer cents with its currency code.", "Use a float, it is simpler."),
+               ("Deduplicate webhooks by their event id.", "Process every webhook as it comes.")]
+    pairs = [_pair(i, chosen, rejected) for i, (chosen, rejected) in enumerate(answers)]
+    digest = write_dataset(repo, 1, dpo_heldout=pairs)
+    version = _random_specialist(repo, base_checkpoint, tmp_path, digest)
+    details = evaluate_model(repo, version, ["preference"]).suites["preference"].details
+    base = load_result(repo, "base", "v1", digest)
+    assert base is not None and base.suites["preference"].metrics["win_rate"] == 0.5
+    model, reference = load_specialist(repo, version), load_specialist(repo, "base")
+    prompt = pairs[0]["prompt"]
+    for row, (chosen, rejected) in zip(details, answers):
+        ratio = [model.loglikelihood(prompt, text)[0] - reference.loglikelihood(prompt, text)[0] for text in (chosen, rejected)]
+        assert row["margin"] == pytest.approx(ratio[0] - ratio[1], abs=1e-2)
+        assert row["margin"] != 0.0 and row["win"] == (1.0 if row["margin"] > 0 else 0.0)
+    swapped = [_pair(i, rejected, chosen) for i, (chosen, rejected) in enumerate(answers)]
+    write_dataset(repo, 2, dpo_heldout=swapped)
+    flipped = evaluate_model(repo, version, ["preference"], dataset="v2").suites["preference"].details
+    assert [r["margin"] for r in flipped] == pytest.approx([-r["margin"] for r in details], abs=1e-2)
+    assert [r["win"] for r in flipped] == [1.0 - r["win"] for r in details]

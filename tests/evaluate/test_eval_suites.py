@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flowloop.config import Settings
+from flowloop.errors import EvaluationError
 from flowloop.inference.fake import TableScorer
 from flowloop.evaluate.suites import SUITES, summarise
 from flowloop.evaluate.suites import general, knowledge, planning, preference, validation
@@ -164,20 +165,50 @@ def test_knowledge_items_are_deterministic_for_a_seed() -> None:
     assert len(knowledge.build_items(sections, seed=7, limit=2)) == 2
 
 
-def test_preference_win_rate_is_length_normalised() -> None:
-    items = [
-        preference.PreferenceItem("a", [{"role": "user", "content": "q1"}], "good short", "bad long answer that rambles on"),
-        preference.PreferenceItem("b", [{"role": "user", "content": "q2"}], "good but long answer with many words", "bad"),
-    ]
-    # per-token scores: chosen -1, rejected -2. Raw sums would favour the short rejected one in "b".
-    scorer = TableScorer(scores={"good": -1.0, "bad": -2.0})
-    details = preference.run(scorer, items)
-    assert [d["win"] for d in details] == [1.0, 1.0]
-    # The reverse preference must lose every pair.
-    loser = TableScorer(scores={"good": -2.0, "bad": -1.0})
-    assert summarise("preference", preference.run(loser, items), 100, 1).metrics["win_rate"] == 0.0
-    # A tie counts half.
-    assert preference.run(TableScorer(), items[:1])[0]["win"] == 0.5
+PAIRS = [
+    preference.PreferenceItem("a", [{"role": "user", "content": "q1"}], "good short", "bad long answer that rambles on"),
+    preference.PreferenceItem("b", [{"role": "user", "content": "q2"}], "good but long answer with many words", "bad"),
+]
+
+
+def _win_rate(details: list) -> float:
+    return summarise("preference", details, 100, 1).metrics["win_rate"]
+
+
+def test_preference_scores_the_implicit_reward_against_the_reference_not_fluency() -> None:
+    """A model whose own likelihood still prefers the rejected answer, but which moved towards the
+    chosen one from where the reference stood, wins: the earlier per-token metric called it a loss."""
+    reference = preference.run(TableScorer(scores={"good": -5.0, "bad": -1.0}), PAIRS)
+    model = preference.run(TableScorer(scores={"good": -3.0, "bad": -1.0}), PAIRS)
+    assert all(d["chosen"] / d["tokens"][0] < d["rejected"] / d["tokens"][1] for d in model)  # fluency says: lose
+    scored = preference.against(model, reference)
+    # a: chosen 2 words, (-6) - (-10) = +4; rejected moved 0: margin +4. b: chosen 7 words, +14.
+    assert [d["margin"] for d in scored] == [4.0, 14.0] and [d["win"] for d in scored] == [1.0, 1.0]
+    assert scored[0]["ref_chosen"] == -10.0 and scored[0]["ref_rejected"] == -6.0
+    # Moving towards the rejected answers loses every pair.
+    worse = preference.against(preference.run(TableScorer(scores={"good": -6.0, "bad": -1.0}), PAIRS), reference)
+    assert _win_rate(worse) == 0.0
+
+
+def test_the_reference_against_itself_ties_every_pair() -> None:
+    own = preference.run(TableScorer(scores={"good": -1.0, "bad": -2.0}), PAIRS)
+    result = summarise("preference", preference.against(own, own), 100, 1)
+    assert result.metrics == {"win_rate": 0.5, "ties": 1.0} and result.ci["win_rate"] == (0.5, 0.5)
+
+
+def test_the_margin_sums_token_log_probabilities() -> None:
+    """Pair b: the long chosen answer gains 0.1 a word over 7 words (+0.7), the one-word rejected
+    answer 0.5: the sequence margin is +0.2, a win, where per-token means (0.1 - 0.5) would lose."""
+    reference = preference.run(TableScorer(scores={"good": -2.0, "bad": -2.0}), PAIRS[1:])
+    model = preference.run(TableScorer(scores={"good": -1.9, "bad": -1.5}), PAIRS[1:])
+    (row,) = preference.against(model, reference)
+    assert row["margin"] == pytest.approx(0.2, abs=1e-3) and row["win"] == 1.0
+
+
+def test_a_reference_scored_on_other_pairs_is_refused() -> None:
+    own = preference.run(TableScorer(), PAIRS)
+    with pytest.raises(EvaluationError, match="reference was not scored on preference pair 'b'"):
+        preference.against(own, own[:1])
 
 
 def test_validation_precision_recall_from_next_word_probabilities() -> None:

@@ -94,3 +94,41 @@ def test_the_planning_table_shows_the_localizer_alone(flow_repo: FlowRepo) -> No
                                        {"retrieval_only": planning(0.496), "localizer": planning(0.713)}))
     page = build_report(flow_repo).read_text(encoding="utf-8")
     assert "<th>localizer alone</th>" in page and "0.713 [0.613, 0.813] n=21" in page
+
+
+def test_a_run_resumed_across_budgets_shows_its_learning_curve(flow_repo: FlowRepo, tmp_path: Path) -> None:
+    """Versions of one run (a paused run resumed each night) are placed at the minutes trained so far."""
+    from flowloop.evaluate.results import EvalResult, store_result
+    from flowloop.evaluate.suites import summarise
+    from flowloop.models.registry import Registry
+
+    def register(run_id: str, seconds: float, steps: int) -> str:
+        adapter = tmp_path / f"adapter-{len(list(tmp_path.glob('adapter-*')))}"
+        adapter.mkdir()
+        (adapter / "adapter_config.json").write_text("{}", encoding="utf-8")
+        fields = {"pass": "sft", "base_model": "smollm2", "dataset_version": "v1", "dataset_hash": "h",
+                  "settings": {}, "metrics": {"seconds": seconds, "steps": steps}, "parent": None, "run_id": run_id}
+        return Registry(flow_repo).register(adapter, fields).version
+
+    def store(model: str, correct: int) -> None:
+        result = EvalResult(model=model, dataset="v1", dataset_hash="h", settings={"knowledge_options": 4})
+        result.suites["knowledge"] = summarise("knowledge", [{"id": f"k{i}", "correct": float(i < correct)} for i in range(20)], 200, 1)
+        result.suites["general"] = summarise("general", [{"id": f"g{i}", "correct": 1.0} for i in range(8)], 200, 1)
+        store_result(flow_repo, result)
+
+    store("base", 5)
+    night = [register("sft-abc-1", 600.0, 40), register("sft-abc-1", 590.0, 80), register("sft-abc-1", 610.0, 120)]
+    for version, correct in zip(night, (6, 9, 12)):
+        store(version, correct)
+    alone = register("sft-def-1", 60.0, 5)  # a run of one version has no curve
+    store(alone, 7)
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    assert 'id="chart-learning-curve"' in page and "run sft-abc-1" in page
+    for label in ("0 min (base)", f"10 min ({night[0]})", f"20 min ({night[1]})", f"30 min ({night[2]})"):
+        assert label in page
+    assert f"({alone})" not in page.split('id="chart-learning-curve"')[1].split("</svg>")[0]
+    assert 'data-name="chance (1/4)"' in page
+
+
+def test_no_learning_curve_without_a_resumed_run(flow_repo: FlowRepo) -> None:
+    assert "chart-learning-curve" not in build_report(flow_repo).read_text(encoding="utf-8")

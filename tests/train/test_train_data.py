@@ -70,13 +70,52 @@ def test_long_prompts_are_shortened_in_the_middle_never_the_completion(base_chec
     row = sft_row(1)
     row["prompt"][1]["content"] = f"Task: refund flow.\n\n{long_context}\n\nWhich files and areas will this task touch?"
     short = sft_row(2)
-    fitted, trimmed = fit_rows([row, short, row], tokenizer, max_length=128)
-    assert trimmed == 1 and fitted[1] is short and fitted[0] is fitted[2]
+    fitted, trimmed, left_out, _ = fit_rows([row, short, row], tokenizer, max_length=128)
+    assert left_out == 0 and trimmed == 1 and fitted[1] is short and fitted[0] is fitted[2]
     user = fitted[0]["prompt"][1]["content"]
     assert user.startswith("Task: refund flow.") and user.endswith("touch?") and MARK in user
     assert fitted[0]["completion"] == row["completion"] and fitted[0]["prompt"][0] == row["prompt"][0]
     ids = tokenizer.apply_chat_template(fitted[0]["prompt"] + fitted[0]["completion"], tokenize=True, return_dict=True)
     assert len(ids["input_ids"]) <= 128
+
+
+def _crowded(i: int) -> dict:
+    """An example whose system prompt alone takes more than 128 tokens."""
+    row = sft_row(i)
+    row["prompt"][0]["content"] = "Our product convention, kept whole in every prompt. " * 16
+    return row
+
+
+def test_rows_with_no_room_for_the_answer_are_left_out(base_checkpoint: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from flowloop.models.fit import fit_for_training
+
+    tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
+    crowded, short = _crowded(1), sft_row(2)
+    fitted, trimmed, left_out, need = fit_rows([crowded, short, crowded], tokenizer, max_length=128)
+    assert fitted == [short] and left_out == 2 and trimmed == 1
+    whole = tokenizer.apply_chat_template(crowded["prompt"] + crowded["completion"], tokenize=True, return_dict=True)
+    assert 128 < need <= len(whole["input_ids"])  # the trimmed prompt and the whole answer
+    notes: list[str] = []
+    rows, info = fit_for_training([crowded, short], tokenizer, 128, notes.append)
+    assert rows == [short] and info["left_out"] == 1
+    assert any("1 of 2 examples leave no room for their answer" in n for n in notes)
+    # at the length it asked for, the row fits whole
+    assert fit_rows([crowded], tokenizer, max_length=need)[2] == 0
+
+
+def test_a_max_length_no_example_fits_is_a_clear_error_before_anything_is_written(tmp_path: Path) -> None:
+    """`flow train sft --max-length 128` on data whose system prompt fills 128 tokens: the
+    trainer used to die in its sampler (`num_samples=0`) with a traceback, leaving a run folder."""
+    repo = small_repo(tmp_path / "repo")
+    write_dataset(repo, sft=[_crowded(i) for i in range(6)])
+    result = runner.invoke(app, ["-C", str(repo.root), "train", "sft", "--max-length", "128", "--max-steps", "1"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "num_samples" not in result.output
+    assert "no example fits train.max_length = 128" in result.output
+    assert "each of the 6 examples" in result.output and "--max-length" in result.output
+    assert not (repo.state_dir / "runs").exists()
 
 
 def test_inference_prompts_are_fitted_like_training_ones(base_checkpoint: Path) -> None:

@@ -22,7 +22,7 @@ Statistic = Callable[[Details, Sequence[int]], dict[str, float]]
 SUITES: dict[str, tuple[Statistic, tuple[str, ...], tuple[str, ...]]] = {
     "planning": (planning.statistic, ("f1", "precision", "recall"), ("f1",)),
     "knowledge": (knowledge.statistic, ("accuracy",), ("accuracy",)),
-    "preference": (preference.statistic, ("win_rate",), ("win_rate",)),
+    "preference": (preference.statistic, ("win_rate", "ties"), ("win_rate",)),
     "validation": (validation.statistic, ("precision", "recall"), ("precision", "recall")),
     "general": (general.statistic, ("accuracy",), ("accuracy",)),
 }
