@@ -280,6 +280,18 @@ class EvalSettings(_Section):
     )
 
 
+class PlanSettings(_Section):
+    """`flow plan`: how many plans the specialist drafts and how (issue 13)."""
+
+    n: int = Field(3, ge=1, le=8, description="Plans drafted per task (`flow plan --n`; at most 8).")
+    max_new_tokens: int = Field(
+        128, ge=8, le=2048,
+        description="Generation cap of one plan; on 2 CPU cores each token of 3 drafts costs ~0.3 s.")
+    temperature: float = Field(0.8, gt=0, le=2.0, description="Sampling temperature of the drafts.")
+    top_p: float = Field(0.95, gt=0, le=1.0, description="Nucleus sampling share of the drafts.")
+    seed: int = Field(0, description="Seed of the drafts: the same task, model and seed draft the same plans.")
+
+
 class RenderSettings(_Section):
     max_lines: int = Field(
         150, ge=20, description="Lines `flow render` may write into CLAUDE.md / AGENTS.md / a Cursor rule "
@@ -315,6 +327,7 @@ class Settings(_Section):
     loop: LoopSettings = Field(default_factory=LoopSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
 
     # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).
     _refused: tuple[str, ...] = PrivateAttr(default=())

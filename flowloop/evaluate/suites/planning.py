@@ -22,6 +22,7 @@ from typing import Any
 from flowloop.evaluate.scorer import generate_all
 from flowloop.evaluate.stats import mean, set_score
 from flowloop.inference.model import Model
+from flowloop.planner.files import normalise as normalise_path
 from flowloop.types import Progress
 
 
@@ -44,13 +45,6 @@ class PlanningItem:
     as_of: str = ""  # the task's planning moment (what the localizer answers as of)
     context_text: str = ""
     similar: list[SimilarTask] = field(default_factory=list)
-
-
-def normalise_path(path: str) -> str:
-    path = path.strip().strip("`").strip()
-    while path.startswith("./"):
-        path = path[2:]
-    return path.lstrip("/")
 
 
 def retrieval_files(similar: Sequence[SimilarTask], max_files: int | None = None) -> list[str]:
