@@ -85,6 +85,7 @@ def store_known_result(repo: FlowRepo, model: str, dataset: tuple[str, str], f1s
 
     result = EvalResult(model=model, dataset=dataset[0], dataset_hash=dataset[1], settings=eval_settings(repo))
     result.suites["planning"] = summarise("planning", planning_details(f1s), 200, 1)
+    result.suites["planner"] = summarise("planner", planning_details(f1s), 200, 1)
     result.suites["preference"] = summarise("preference", [{"id": "p", "win": 1.0}], 200, 1)
     result.suites["validation"] = summarise("validation", [{"id": "v", "violating": True, "flagged": True}], 200, 1)
     result.empty = ["knowledge", "general"]

@@ -268,7 +268,9 @@ class EvalSettings(_Section):
         description="Backend the suites score with (a registered name; in-process transformers scores exactly "
         "as training saw the model; 'fake' is a dry run).",
     )
-    primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
+    primary_metric: str = Field(
+        "planner.f1", description="Metric the promotion gate must improve (planner.f1: the full planner, "
+        "localizer + specialist, as `flow plan` uses it).")
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
     bootstrap_samples: int = Field(1000, ge=1, description="Bootstrap resamples for 95% intervals.")
     max_examples: int = Field(200, ge=1, description="Cap per suite to keep evaluation quick on CPU.")
