@@ -156,3 +156,8 @@ class ValidateError(FlowError):
     tells "could not validate" from "something is below threshold" (exit 1)."""
 
     exit_code = 2
+
+
+class PlanError(FlowError):
+    """``flow plan`` cannot draft or record a pick: a bad count, a plan set that does not exist or
+    was already chosen, an edit that failed (nothing is recorded then)."""

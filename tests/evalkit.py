@@ -85,6 +85,7 @@ def store_known_result(repo: FlowRepo, model: str, dataset: tuple[str, str], f1s
 
     result = EvalResult(model=model, dataset=dataset[0], dataset_hash=dataset[1], settings=eval_settings(repo))
     result.suites["planning"] = summarise("planning", planning_details(f1s), 200, 1)
+    result.suites["planner"] = summarise("planner", planning_details(f1s), 200, 1)
     won = {"id": "p", "chosen": -1.0, "rejected": -2.0, "tokens": [1, 1], "ref_chosen": -1.5, "ref_rejected": -2.0,
            "margin": 0.5, "win": 1.0}
     result.suites["preference"] = summarise("preference", [won], 200, 1)

@@ -32,6 +32,7 @@ pipeline
 localize
 train
 specialist
+planner
 evaluate
 report
 loop

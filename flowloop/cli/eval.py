@@ -63,13 +63,19 @@ def render_result(data: dict[str, Any]) -> None:
         rows = [
             ("base model (with context)", baselines.get("base", {}).get("planning")),
             ("retrieval only", baselines.get("retrieval_only", {}).get("planning")),
+            ("localizer alone", baselines.get("localizer", {}).get("planning")),
             (f"{data['model']} alone", baselines.get("alone", {}).get("planning")),
             (f"{data['model']} with context", data["suites"]["planning"]),
+            (f"full planner (localizer + {data['model']})", data["suites"].get("planner")),
         ]
         for name, suite in rows:
             if suite:
                 side.add_row(name, _cell(suite, "f1"), f"{suite['precision']:.3f}", f"{suite['recall']:.3f}", str(suite["n"]))
         console.print(side)
+        vs = data.get("paired", {}).get("planner_minus_retrieval_only")
+        if vs:
+            console.print(f"full planner minus retrieval only: {vs['diff']:+.3f} "
+                          f"[{vs['ci'][0]:+.3f}, {vs['ci'][1]:+.3f}] (paired 95% CI, n={vs['n']})", highlight=False)
 
 
 def render_gate(data: dict[str, Any]) -> None:
@@ -102,7 +108,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         model: str = typer.Option("current", "--model", help="base, current or a version like v3."),
         suite: Optional[list[str]] = typer.Option(
-            None, "--suite", help="Suite to run (repeatable): planning, knowledge, preference, validation, general."
+            None, "--suite", help="Suite to run (repeatable): planning, planner, knowledge, preference, validation, general."
         ),
         dataset: str = typer.Option("latest", "--dataset", help="Dataset version to evaluate on."),
         fresh: bool = typer.Option(False, "--fresh", help="Recompute even if a stored result exists."),

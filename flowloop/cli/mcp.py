@@ -10,7 +10,7 @@ from flowloop.cli.common import repo_of
 def register(app: typer.Typer) -> None:
     @app.command("mcp")
     def mcp_command(ctx: typer.Context) -> None:
-        """MCP server on stdio with tools search_knowledge, get_context, get_document, list_documents.
+        """MCP server on stdio: search_knowledge, get_context, get_document, list_documents, propose_document, plan_task, choose_plan.
 
         Register it with an agent by absolute paths, e.g. `claude mcp add flowloop -- "$(which flow)" -C "$PWD" mcp`."""
         from flowloop.integrations.mcp_server import run_stdio

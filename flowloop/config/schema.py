@@ -268,7 +268,9 @@ class EvalSettings(_Section):
         description="Backend the suites score with (a registered name; in-process transformers scores exactly "
         "as training saw the model; 'fake' is a dry run).",
     )
-    primary_metric: str = Field("planning.f1", description="Metric the promotion gate must improve.")
+    primary_metric: str = Field(
+        "planner.f1", description="Metric the promotion gate must improve (planner.f1: the full planner, "
+        "localizer + specialist, as `flow plan` uses it).")
     tolerance: float = Field(0.05, description="How far another suite may fall before the gate refuses.")
     bootstrap_samples: int = Field(1000, ge=1, description="Bootstrap resamples for 95% intervals.")
     max_examples: int = Field(200, ge=1, description="Cap per suite to keep evaluation quick on CPU.")
@@ -278,6 +280,18 @@ class EvalSettings(_Section):
     general_collapse: float = Field(
         0.5, description="Drop of the general instruction-following check that blocks promotion."
     )
+
+
+class PlanSettings(_Section):
+    """`flow plan`: how many plans the specialist drafts and how (issue 13)."""
+
+    n: int = Field(3, ge=1, le=8, description="Plans drafted per task (`flow plan --n`; at most 8).")
+    max_new_tokens: int = Field(
+        128, ge=8, le=2048,
+        description="Generation cap of one plan; on 2 CPU cores each token of 3 drafts costs ~0.3 s.")
+    temperature: float = Field(0.8, gt=0, le=2.0, description="Sampling temperature of the drafts.")
+    top_p: float = Field(0.95, gt=0, le=1.0, description="Nucleus sampling share of the drafts.")
+    seed: int = Field(0, description="Seed of the drafts: the same task, model and seed draft the same plans.")
 
 
 class RenderSettings(_Section):
@@ -315,6 +329,7 @@ class Settings(_Section):
     loop: LoopSettings = Field(default_factory=LoopSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
 
     # Settings found in config.toml that only the user's own shell may set (see USER_ONLY).
     _refused: tuple[str, ...] = PrivateAttr(default=())

@@ -2,8 +2,9 @@
 
 Both models are scored on the same held-out data (the candidate's dataset). The rule:
 
-- **Primary metric** (``eval.primary_metric``, default ``planning.f1``) must improve beyond
-  noise. We use a *paired* bootstrap of the difference: the examples are resampled together for
+- **Primary metric** (``eval.primary_metric``, default ``planner.f1``: the F1 of the files the
+  full planner, the localizer's ranked files plus the specialist's plan, names for a held-out
+  task, which is how ``flow plan`` uses the specialist) must improve beyond noise. We use a *paired* bootstrap of the difference: the examples are resampled together for
   both models (they answered the same tasks), and the 95% interval of candidate minus reference
   must lie above 0. Pairing removes the between-task variance that an unpaired rule
   (candidate's lower bound above the reference's point) would keep, so it neither waves through
@@ -110,7 +111,7 @@ def compare(candidate: EvalResult, reference: EvalResult, settings: Any) -> tupl
     ev = settings.eval
     primary_suite, _, primary_metric = ev.primary_metric.partition(".")
     if primary_suite not in SUITES or primary_metric not in SUITES[primary_suite][1]:
-        raise EvaluationError(f"unknown primary metric {ev.primary_metric!r}", field="eval.primary_metric", hint="e.g. planning.f1, preference.win_rate")
+        raise EvaluationError(f"unknown primary metric {ev.primary_metric!r}", field="eval.primary_metric", hint="e.g. planner.f1, planning.f1, preference.win_rate")
     if primary_suite not in candidate.suites or primary_suite not in reference.suites:
         raise EvaluationError(
             f"the primary metric {ev.primary_metric} could not be measured (no held-out {primary_suite} data)",

@@ -22,7 +22,7 @@ from flowloop.evaluate import data as eval_data
 from flowloop.evaluate.results import EVALS_DIR
 from flowloop.evaluate.stats import Interval, bootstrap_intervals, set_score
 from flowloop.evaluate.suites import planning
-from flowloop.localize.api import Localizer
+from flowloop.localize.api import Localization, Localizer
 from flowloop.localize.features import FeatureBuilder
 from flowloop.localize.model import LocalizerModel
 from flowloop.localize.service import builder_for
@@ -77,23 +77,46 @@ def trained_tasks(repo: FlowRepo, version: ModelVersion) -> set[str]:
     return {str(row.get("task")) for row in eval_data.read_jsonl(ds.file(get_pass(PASS).train_file))}
 
 
-def planning_row(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tuple[list[dict[str, Any]] | None, str]:
-    """The planning suite's "localizer alone" answers on ``items``, or None and why not: no
-    localizer promoted, or the promoted one was trained on some of these tasks."""
+def _usable(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tuple[ModelVersion | None, str]:
+    """The promoted localizer if it never trained on ``items``, else None and why not."""
     current = registry(repo).current()
     if current is None:
         return None, "no localizer promoted"
     leaked = trained_tasks(repo, current) & {item.task for item in items}
     if leaked:
         return None, f"localizer {current.version} was trained on {len(leaked)} of these held-out tasks"
+    return current, current.version
+
+
+def _as_records(items: Sequence[planning.PlanningItem]) -> list[WorkRecord]:
     tasks = []
     for item in items:
         moment = parse_iso(item.as_of or item.time)
         if moment is None:
-            return None, f"held-out task {item.task} has no time"
+            raise EvaluationError(f"held-out task {item.task} has no time", field="as_of",
+                                  hint="rebuild the dataset with `flow dataset build`")
         tasks.append(WorkRecord(item.task, item.description, list(item.files), moment, moment, item.id))
+    return tasks
+
+
+def planning_row(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The planning suite's "localizer alone" answers on ``items``, or None and why not: no
+    localizer promoted, or the promoted one was trained on some of these tasks."""
+    current, why = _usable(repo, items)
+    if current is None:
+        return None, why
     history, builder = builder_for(repo)
-    return localizer_details(load_version(current, history, builder), tasks), current.version
+    return localizer_details(load_version(current, history, builder), _as_records(items)), current.version
+
+
+def planner_localizations(repo: FlowRepo, items: Sequence[planning.PlanningItem]) -> tuple[list[Localization], str]:
+    """What the full planner starts from on each held-out task, as of its moment: the promoted
+    localizer when it never saw these tasks, else retrieval-only; and which it was."""
+    current, why = _usable(repo, items)
+    history, builder = builder_for(repo)
+    localizer = load_version(current, history, builder) if current else Localizer(history, None, builder=builder)
+    found = [localizer.localize(t.description, t.as_of, exclude_task=t.task) for t in _as_records(items)]
+    return found, f"localizer {why}" if current else f"{RETRIEVAL} ({why})"
 
 
 @dataclass

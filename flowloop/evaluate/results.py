@@ -64,6 +64,8 @@ class EvalResult:
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
     settings: dict[str, Any] = field(default_factory=dict)
     empty: list[str] = field(default_factory=list)  # suites asked for that had no examples
+    # paired comparisons over the same examples: name -> {diff, ci, n}
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def covers(self, suites: list[str]) -> bool:
         """True when every suite in ``suites`` was scored or found to have no data."""
@@ -85,6 +87,7 @@ class EvalResult:
                 base: {name: s.to_json() for name, s in suites.items()}
                 for base, suites in self.baselines.items()
             },
+            **({"paired": self.paired} if self.paired else {}),
         }
 
     def to_record(self) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class EvalResult:
             "created_at": self.created_at,
             "settings": self.settings,
             "empty": self.empty,
+            "paired": self.paired,
             "suites": {name: s.to_record() for name, s in self.suites.items()},
             "baselines": {
                 base: {name: s.to_record() for name, s in suites.items()}
@@ -117,6 +121,7 @@ class EvalResult:
             created_at=str(data.get("created_at", "")),
             settings=dict(data.get("settings", {})),
             empty=list(data.get("empty", [])),
+            paired=dict(data.get("paired", {})),
         )
 
 

@@ -2,9 +2,11 @@
 
 Order of work: resolve the dataset and the model, check they may be paired (lineage), load the
 eval data (planning contexts cached per dataset), load the model once, run each suite, add the
-planning baselines (retrieval-only, the same model without context, the base model with
-context), then write one result file atomically. The preference suite scores against the base
-model (its implicit reward), so a specialist's evaluation also scores, or reuses, the base's. An interrupt anywhere before that write
+planning baselines (retrieval-only, the localizer alone, the same model without context, the
+base model with context) and the paired difference of the full planner (the ``planner`` suite)
+minus retrieval-only on the same tasks, then write one result file atomically. The preference
+suite scores against the base model (its implicit reward), so a specialist's evaluation also
+scores, or reuses, the base's. An interrupt anywhere before that write
 stores nothing. A stored result for the same model, dataset hash and eval settings is reused
 (model versions are immutable), so the gate and the loop never score one model twice.
 """
@@ -26,7 +28,8 @@ from flowloop.types import StageProgress
 
 ScorerFactory = Callable[[ModelRef], Model]
 
-HELD_OUT_SUITES = ("planning", "preference", "validation")
+HELD_OUT_SUITES = ("planning", "planner", "preference", "validation")
+PLANNER_VS_RETRIEVAL = "planner_minus_retrieval_only"
 
 
 def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, Any]:
@@ -38,6 +41,9 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
         "bootstrap_samples": s.eval.bootstrap_samples,
         "knowledge_options": s.eval.knowledge_options,
         "planning_max_new_tokens": s.eval.planning_max_new_tokens,
+        "plan_max_new_tokens": s.plan.max_new_tokens,
+        # the full planner starts from the promoted localizer: another one changes its numbers
+        "localizer": _current_localizer(repo),
         "base_model": s.train.base_model,
         "precision": s.inference.precision,
         "max_length": s.train.max_length,
@@ -46,6 +52,14 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
         # the setting existed still count.
         **({"backend": s.eval.backend} if s.eval.backend != "transformers" else {}),
     }
+
+
+def _current_localizer(repo: FlowRepo) -> str | None:
+    from flowloop.models.registry import Registry
+    from flowloop.passes import get_pass
+
+    found = Registry(repo, get_pass("localizer").family).current()
+    return found.version if found else None
 
 
 def default_factory(repo: FlowRepo) -> ScorerFactory:
@@ -78,8 +92,20 @@ class EvalData:
         s = repo.settings.eval
         self.limit, self.seed, self.options = max_examples or s.max_examples, s.seed, s.knowledge_options
         self._cache: dict[str, list[Any]] = {}
+        self._localized: tuple[list[Any], str] | None = None
+
+    def localizations(self) -> tuple[list[Any], str]:
+        """The full planner's localizer answers on the planning items (computed once) and which
+        localizer gave them."""
+        if self._localized is None:
+            from flowloop.evaluate.localizer import planner_localizations  # numpy: only when planning
+
+            self._localized = planner_localizations(self.repo, self.items("planning"))
+        return self._localized
 
     def items(self, suite: str) -> list[Any]:
+        if suite == "planner":  # the full planner answers the planning suite's tasks
+            suite = "planning"
         if suite not in self._cache:
             if suite == "planning":
                 found: list[Any] = eval_data.planning_items(
@@ -106,14 +132,18 @@ def _check_suites(suites: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(suites))
 
 
-def _run_suite(suite: str, scorer: Model, items: list[Any], repo: FlowRepo, progress: StageProgress | None,
+def _run_suite(suite: str, scorer: Model, data: EvalData, repo: FlowRepo, progress: StageProgress | None,
                reference: Callable[[], list[dict[str, Any]] | None]) -> list[dict[str, Any]]:
     """One suite's details; ``reference``: the base model's preference details, scored on demand
     (None when ``scorer`` is the base model: its own scores are the reference)."""
     settings = repo.settings
+    items = data.items(suite)
     stage = _Stage(progress, f"{suite} ({scorer.version})")
     if suite == "planning":
         return planning.run_model(scorer, items, settings, True, settings.eval.planning_max_new_tokens, stage)
+    if suite == "planner":
+        localized, _ = data.localizations()
+        return planning.run_planner(scorer, items, settings, localized, settings.plan.max_new_tokens, stage)
     if suite == "knowledge":
         return knowledge.run(scorer, items, settings, stage)
     if suite == "preference":
@@ -174,6 +204,7 @@ def evaluate_model(
     if stored is not None:  # suites scored before are kept; only the missing ones run
         result.suites.update(stored.suites)
         result.baselines.update(stored.baselines)
+        result.paired.update(stored.paired)
     result.empty = sorted({*(stored.empty if stored else []), *(s for s in wanted if s not in available)} - set(result.suites))
     todo = [s for s in available if s not in result.suites]
     need_baselines = "planning" in available and not _has_baselines(result, ref)
@@ -193,12 +224,26 @@ def evaluate_model(
         return base.suites["preference"].details
 
     for suite in todo:
-        details = _run_suite(suite, scorer, data.items(suite), repo, progress, base_preference)
+        details = _run_suite(suite, scorer, data, repo, progress, base_preference)
         result.suites[suite] = summarise(suite, details, samples, seed)
     if need_baselines:
         result.baselines = _planning_baselines(repo, ref, scorer, data, progress, make, reuse)
+    _add_paired(result, samples, seed)
     store_result(repo, result)
     return _only(result, wanted)
+
+
+def _add_paired(result: EvalResult, samples: int, seed: int) -> None:
+    """Full planner minus retrieval-only F1 over the same tasks, with its paired 95% interval."""
+    from flowloop.evaluate.localizer import paired
+
+    planner = result.suites.get("planner")
+    retrieval = result.baselines.get("retrieval_only", {}).get("planning")
+    if planner is None or retrieval is None or len(planner.details) != len(retrieval.details):
+        return
+    diff, ci = paired(planner.details, retrieval.details, samples, seed)
+    result.paired[PLANNER_VS_RETRIEVAL] = {"diff": round(diff, 4), "ci": [round(ci[0], 4), round(ci[1], 4)],
+                                           "n": len(planner.details)}
 
 
 def _has_baselines(result: EvalResult, ref: ModelRef) -> bool:
@@ -211,7 +256,9 @@ def _only(result: EvalResult, wanted: Sequence[str]) -> EvalResult:
     suites = {k: v for k, v in result.suites.items() if k in wanted}
     baselines = result.baselines if "planning" in wanted else {}
     empty = [s for s in result.empty if s in wanted]
-    return EvalResult(result.model, result.dataset, result.dataset_hash, suites, baselines, result.created_at, result.settings, empty)
+    paired = result.paired if "planner" in wanted else {}
+    return EvalResult(result.model, result.dataset, result.dataset_hash, suites, baselines, result.created_at,
+                      result.settings, empty, paired)
 
 
 def _planning_baselines(

@@ -38,6 +38,7 @@ class TableScorer:
     """Answers and log-likelihoods looked up by substring.
 
     ``answers``: a key found in the last user message -> the generated text (first match wins).
+    ``samples``: a key found in the last user message -> the drafts ``sample`` draws from.
     ``scores``: per-token log-probability of a completion; a key is either a substring of the
     completion, or ``(prompt_substring, completion_substring)`` to depend on the prompt too.
     Tokens are whitespace-separated words, so length normalisation is observable. The batched
@@ -47,6 +48,7 @@ class TableScorer:
     version: str = "fake"
     answers: Mapping[str, str] = field(default_factory=dict)
     scores: Mapping[ScoreKey, float] = field(default_factory=dict)
+    samples: Mapping[str, Sequence[str]] = field(default_factory=dict)
     default_answer: str = ""
     default_score: float = -5.0
     calls: int = 0
@@ -62,6 +64,17 @@ class TableScorer:
 
     def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int) -> list[str]:
         return [self.generate(messages, max_new_tokens) for messages in conversations]
+
+    def sample(self, messages: list[Message], max_new_tokens: int, n: int, *, seed: int = 0,
+               temperature: float = 0.8, top_p: float = 0.95) -> list[str]:
+        """``samples[key]`` (a key found in the last user message) cycled from ``seed``; the
+        table answer repeated when no key matches, so a caller's dedup is observable."""
+        question = _last_user(messages)
+        for key, drafts in self.samples.items():
+            if key in question and drafts:
+                self.calls += 1
+                return [drafts[(seed + i) % len(drafts)] for i in range(n)]
+        return [self.generate(messages, max_new_tokens) for _ in range(n)]
 
     def loglikelihood(self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True) -> Scored:
         self.calls += 1

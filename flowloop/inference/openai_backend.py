@@ -4,7 +4,7 @@ llama.cpp, ``flow serve-model``), through :class:`flowloop.inference.openai_clie
 ``[inference] url`` is the base URL as the OpenAI SDK takes it (``http://host:8000/v1``);
 ``model`` is the served model's name (default: the ``--model`` asked for, so a vLLM server with
 one LoRA adapter per version can route ``v3``); ``api_key`` is sent as a bearer token.
-Decoding is greedy (``temperature`` 0) like the in-process backend.
+Decoding is greedy (``temperature`` 0) like the in-process backend, except in ``sample``.
 
 Scoring (what the evaluation suites need) asks ``/v1/completions`` for the log-probabilities of
 the prompt itself (``echo``), so the chat must be rendered to text the way the model saw it in
@@ -57,6 +57,13 @@ class OpenAIBackend:
 
     def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int) -> list[str]:
         return [self.generate(messages, max_new_tokens) for messages in conversations]
+
+    def sample(self, messages: list[Message], max_new_tokens: int, n: int, *, seed: int = 0,
+               temperature: float = 0.8, top_p: float = 0.95) -> list[str]:
+        # One request per draft, each with its own seed: ``n`` > 1 in one request is not served
+        # by every OpenAI-compatible server (llama.cpp, Ollama), a seed per request is.
+        return [self.client.chat(self.version, messages, max_new_tokens, temperature=temperature, top_p=top_p,
+                                 seed=seed + i).strip() for i in range(n)]
 
     def render(self, messages: list[Message], add_generation_prompt: bool) -> str:
         if self._render is None:

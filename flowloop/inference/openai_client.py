@@ -89,10 +89,16 @@ class OpenAIClient:
             raise self.error(f"the {self.label} at {endpoint} sent a reply that is not a {kind}: {response.text[:300]}",
                              field=self.field, hint="the server must speak the OpenAI API") from exc
 
-    def chat(self, model: str, messages: Sequence[Message], max_tokens: int) -> str:
-        """The reply text of a greedy (``temperature`` 0) chat completion."""
+    def chat(self, model: str, messages: Sequence[Message], max_tokens: int, *, temperature: float = 0.0,
+             top_p: float | None = None, seed: int | None = None) -> str:
+        """The reply text of a chat completion: greedy (``temperature`` 0) unless asked to sample."""
         endpoint = f"{self.base}/chat/completions"
-        body = {"model": model, "messages": list(messages), "max_tokens": max_tokens, "temperature": 0}
+        body: dict[str, Any] = {"model": model, "messages": list(messages), "max_tokens": max_tokens,
+                                "temperature": temperature}
+        if top_p is not None:
+            body["top_p"] = top_p
+        if seed is not None:
+            body["seed"] = seed
         data = self._post(endpoint, body, "chat completion")
         try:
             return str(data["choices"][0]["message"]["content"])

@@ -43,6 +43,10 @@ class TransformersBackend:
     def generate_many(self, conversations: Sequence[list[Message]], max_new_tokens: int) -> list[str]:
         return list(self.loaded.generate_many(conversations, max_new_tokens))
 
+    def sample(self, messages: list[Message], max_new_tokens: int, n: int, *, seed: int = 0,
+               temperature: float = 0.8, top_p: float = 0.95) -> list[str]:
+        return list(self.loaded.sample(messages, max_new_tokens, n, seed=seed, temperature=temperature, top_p=top_p))
+
     def loglikelihood(self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True) -> Scored:
         return self.loaded.loglikelihood(prompt_messages, completion_text, end_of_turn=end_of_turn)  # type: ignore[no-any-return]
 

@@ -8,6 +8,11 @@ calls, and the index reopens itself after ``flow index``. Tools:
 - ``get_context(task, budget)``: the context pack for a task (markdown citing ids and paths).
 - ``get_document(id)``: one document's metadata and full text.
 - ``list_documents(type, status)``: what the index holds.
+- ``propose_document(type, title, body, tags, task)``: a new document, quarantined until accepted.
+- ``plan_task(task, n, task_id)``: N plans by the specialist around the localizer's files, ranked,
+  with the plan set's id (``flow plan "TASK"``).
+- ``choose_plan(plan_set_id, k, edited_text)``: the pick, recorded as a preference and an
+  approval or rewrite, and the task's Type 1 note (``flow plan choose``).
 
 Built on the SDK's low-level ``Server`` rather than ``MCPServer``, which advertises prompts and
 resources on every ``initialize`` whether or not any are served (python-sdk issue #2473): here
@@ -111,8 +116,23 @@ def _propose(retriever: Any, type: str, title: str, body: str, tags: str | None,
     return propose_from_json(retriever.repo, data, "mcp")
 
 
+def _plan_task(retriever: Any, task: str, n: int | None, task_id: str | None) -> dict[str, Any]:
+    from flowloop.planner.draft import draft_plans
+
+    return draft_plans(retriever.repo, task, n, task=task_id, retriever=retriever).to_dict()
+
+
+def _choose_plan(retriever: Any, plan_set_id: str, k: int, edited_text: str | None) -> dict[str, Any]:
+    from flowloop.planner.choose import choose_plan
+
+    return choose_plan(retriever.repo, plan_set_id, k, edited_text, source="mcp").to_dict()
+
+
 def tool_specs(retriever: Any) -> list[ToolSpec]:
-    """The five tools, over one warm retriever: four that read, one that proposes (quarantined)."""
+    """The tools, over one warm retriever: four that read, one that proposes (quarantined), and
+    the planner's two (draft ranked plans; record the pick)."""
+    from flowloop.planner.draft import MAX_PLANS
+
     type_param = Param("string", "Only documents of this PILR type.", enum=PILR_TYPES)
     return [
         ToolSpec(
@@ -153,6 +173,25 @@ def tool_specs(retriever: Any) -> list[ToolSpec]:
              "tags": Param("string", "Comma-separated tags."),
              "task": Param("string", "The task id it comes from.")},
             lambda type, title, body, tags, task: _propose(retriever, type, title, body, tags, task),
+        ),
+        ToolSpec(
+            "plan_task",
+            "Draft N different plans for a task (approach, steps, files, risks, conventions citing document ids), "
+            "ranked best first with their scores and what scored them, and the plan set's id. Show them to the "
+            "human, then record the pick with choose_plan.",
+            {"task": Param("string", "the task description", required=True),
+             "n": Param("integer", "How many plans (default: the project's [plan] n).", minimum=1, maximum=MAX_PLANS),
+             "task_id": Param("string", "The task's id (e.g. an issue key) the pick is recorded under.")},
+            lambda task, n, task_id: _plan_task(retriever, task, n, task_id),
+        ),
+        ToolSpec(
+            "choose_plan",
+            "Record the human's pick of plan k (1 = best ranked) of a plan set: a preference over the other plans, "
+            "an approval (or a rewrite when edited_text is given), and the task's plan note. A set is chosen once.",
+            {"plan_set_id": Param("string", "the id plan_task returned", required=True),
+             "k": Param("integer", "which plan, 1-based as ranked", required=True, minimum=1, maximum=MAX_PLANS),
+             "edited_text": Param("string", "The plan as the human edited it (markdown); omit when taken as is.")},
+            lambda plan_set_id, k, edited_text: _choose_plan(retriever, plan_set_id, k, edited_text),
         ),
     ]
 

@@ -114,6 +114,8 @@ class Localization:
     method: str = "learned"  # "learned" (a trained localizer) or "retrieval-only"
     version: str | None = None
     note: str = ""
+    # every candidate file considered (as of the task): the files a plan may name and be believed
+    pool: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"files": self.files, "scores": [round(s, 4) for s in self.scores], "method": self.method,
@@ -138,7 +140,8 @@ class Localizer:
             files = retrieval_only(cands)
             return Localization(files, [], "retrieval-only", None,
                                 "no trained localizer yet: the files of the most similar earlier tasks "
-                                "(run `flow train localizer`)")
+                                "(run `flow train localizer`)", list(cands.paths))
         picked = self.model.select(cands.paths, cands.rows)
         note = "" if picked else "no earlier task resembles this one: no candidate files"
-        return Localization([p for p, _ in picked], [s for _, s in picked], "learned", self.version, note)
+        return Localization([p for p, _ in picked], [s for _, s in picked], "learned", self.version, note,
+                            list(cands.paths))

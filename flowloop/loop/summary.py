@@ -41,7 +41,8 @@ class LoopSummary:
 
 
 def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str, dict[str, Any]]:
-    """Base, retrieval-only, specialist alone, specialist with context: the headline comparison."""
+    """Base, retrieval-only, the localizer alone, specialist alone, specialist with context and the
+    full planner: the headline comparison."""
     models = evaluated.models
     if not models:
         return {}
@@ -53,9 +54,13 @@ def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str,
     baselines = result.get("baselines", {})
     if "retrieval_only" in baselines:
         out["retrieval_only"] = baselines["retrieval_only"]["planning"]
+    if "localizer" in baselines:
+        out["localizer alone"] = baselines["localizer"]["planning"]
     if newest != "base":
         if "alone" in baselines:
             out[f"{newest} alone"] = baselines["alone"]["planning"]
         if "planning" in result.get("suites", {}):
             out[f"{newest} with context"] = result["suites"]["planning"]
+    if "planner" in result.get("suites", {}):
+        out[f"full planner ({newest})"] = result["suites"]["planner"]
     return out

@@ -90,22 +90,37 @@ class LoadedModel:
             width = max(len(encoded[i]) for i in rows)
             ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=self.device)
             mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows], device=self.device)
-            torch.manual_seed(self.seed)
-            with torch.inference_mode():
-                out = self.model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    temperature=None,
-                    top_p=None,
-                    top_k=None,
-                    pad_token_id=pad,
-                    eos_token_id=self.tokenizer.eos_token_id,
-                )
+            texts = self._decode(ids, mask, max_new_tokens, self.seed, do_sample=False, temperature=None, top_p=None)
             for row, i in enumerate(rows):
-                replies[i] = self.tokenizer.decode(out[row, width:], skip_special_tokens=True).strip()
+                replies[i] = texts[row]
         return replies
+
+    def _decode(self, ids: Any, mask: Any, max_new_tokens: int, seed: int, **decoding: Any) -> list[str]:
+        """``model.generate`` on prepared rows (seeded), each reply decoded without its prompt."""
+        import torch
+
+        torch.manual_seed(seed)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, top_k=None,
+                                      pad_token_id=self.tokenizer.pad_token_id,
+                                      eos_token_id=self.tokenizer.eos_token_id, **decoding)
+        width = ids.shape[1]
+        return [self.tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
+
+    def sample(self, messages: list[Message], max_new_tokens: int, n: int, *, seed: int = 0,
+               temperature: float = 0.8, top_p: float = 0.95) -> list[str]:
+        """``n`` sampled replies to one chat, decoded as one batch of ``n`` rows.
+
+        One prompt, so no padding: the rows differ only by the random draws, which the seed fixes
+        (the same seed, model and settings give the same drafts on the same machine)."""
+        import torch
+
+        if n < 1:
+            return []
+        ids = torch.tensor([self._encode(self._fitted(messages, max_new_tokens), add_generation_prompt=True)],
+                           device=self.device)
+        return self._decode(ids, torch.ones_like(ids), max_new_tokens, seed, do_sample=True, temperature=temperature,
+                            top_p=top_p, num_return_sequences=n)
 
     def loglikelihood(
         self, prompt_messages: list[Message], completion_text: str, *, end_of_turn: bool = True

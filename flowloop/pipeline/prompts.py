@@ -92,6 +92,22 @@ def plan_messages(settings: Any, spec: str, context_text: str = "", ask: str = P
     ]
 
 
+RANKED_HEADING = "## Files the task will probably touch"
+
+
+def format_ranked_files(files: list[str]) -> str:
+    """The localizer's ranked files as a prompt section (empty when there are none)."""
+    unique = list(dict.fromkeys(f.strip() for f in files if f and f.strip()))
+    return "\n".join([RANKED_HEADING, *(f"- {f}" for f in unique)]) if unique else ""
+
+
+def planner_messages(settings: Any, task: str, context_text: str = "", ranked_files: list[str] | None = None) -> list[Message]:
+    """Plan role as the planner asks it: the task as a spec (the shape Type 1 notes train), the
+    localizer's ranked files first (a prompt trimmed to the trained length loses its end, not
+    them), then the planning context; the training ask, so the specialist answers as it learned."""
+    return plan_messages(settings, f"Spec: {task.strip()}", _user(format_ranked_files(ranked_files or []), context_text))
+
+
 def review_messages(settings: Any, text: str, context_text: str = "") -> list[Message]:
     """Review role: an output to check (plus context) -> ``VIOLATION: ...`` or ``OK``."""
     user = _user(
@@ -161,7 +177,7 @@ def format_files_answer(files: list[str]) -> str:
 _PATH = re.compile(r"^[\w.@+-]+(?:/[\w.@+-]+)*$")
 
 
-def _looks_like_path(token: str) -> bool:
+def looks_like_path(token: str) -> bool:
     if not _PATH.match(token):
         return False
     return "/" in token or re.search(r"[\w-]{2,}\.[A-Za-z][A-Za-z0-9]{0,7}$", token) is not None
@@ -185,7 +201,7 @@ def parse_files_answer(text: str) -> list[str]:
             token = token.strip().strip("`'\"()[]<>:;,").rstrip(".")
             if token.startswith("./"):
                 token = token[2:]
-            if token and _looks_like_path(token):
+            if token and looks_like_path(token):
                 found.append(token)
     return list(dict.fromkeys(found))
 

@@ -61,7 +61,7 @@ def _first_paragraph(text: str, limit: int = 400) -> str:
     return cut[: end + 1] if end > limit // 2 else cut.rstrip() + "..."
 
 
-def _items(text: str) -> list[str]:
+def list_items(text: str) -> list[str]:
     """Bullet items of a section (continuation lines joined); paragraphs if it has no bullets."""
     items: list[str] = []
     current: list[str] | None = None
@@ -186,7 +186,7 @@ def cumulative_examples(
         Example(pass_="sft", kind="review", prompt=prompts.review_messages(settings, fix, context),
                 key=f"{context}\n{fix}", completion=prompts.OK, **common)
     )
-    for attempt in _items(failed) if failed else []:
+    for attempt in list_items(failed) if failed else []:
         verdict = (
             f"{prompts.VIOLATION}: this was tried for \"{doc.title}\" and did not work ({attempt}). "
             f"What worked instead: {fix}"

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 # The metric the headline shows per suite (the first one a suite reports, when not listed).
-HEADLINE_METRICS = {"planning": "f1", "knowledge": "accuracy", "preference": "win_rate",
+HEADLINE_METRICS = {"planning": "f1", "planner": "f1", "knowledge": "accuracy", "preference": "win_rate",
                     "validation": "recall", "general": "accuracy"}
 
 

@@ -139,6 +139,7 @@ def suite_charts(results: list[EvalResult]) -> list[str]:
                 ("with context", lambda r: r.suites.get("planning"), "f1"),
                 ("alone", lambda r: r.baselines.get("alone", {}).get("planning"), "f1"),
                 ("retrieval only", lambda r: r.baselines.get("retrieval_only", {}).get("planning"), "f1"),
+                ("full planner", lambda r: r.suites.get("planner"), "f1"),
             ]
         elif suite == "validation":
             series_spec = [
@@ -212,7 +213,7 @@ def _planning_table(results: list[EvalResult]) -> str:
     rows = []
     for model, r in latest_per_model(results).items():
         cells = [escape(model), escape(r.dataset)]
-        for pick in (r.suites.get("planning"), r.baselines.get("alone", {}).get("planning"),
+        for pick in (r.suites.get("planner"), r.suites.get("planning"), r.baselines.get("alone", {}).get("planning"),
                      r.baselines.get("retrieval_only", {}).get("planning"),
                      r.baselines.get("localizer", {}).get("planning"), r.baselines.get("base", {}).get("planning")):
             if pick is None:
@@ -221,7 +222,7 @@ def _planning_table(results: list[EvalResult]) -> str:
                 lo, hi = pick.ci.get("f1", (pick.metrics["f1"],) * 2)
                 cells.append(f"{pick.metrics['f1']:.3f} [{lo:.3f}, {hi:.3f}] n={pick.n}")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "<tr><th>model</th><th>dataset</th><th>with context</th><th>alone</th><th>retrieval only</th><th>localizer alone</th><th>base (with context)</th></tr>"
+    head = "<tr><th>model</th><th>dataset</th><th>full planner</th><th>with context</th><th>alone</th><th>retrieval only</th><th>localizer alone</th><th>base (with context)</th></tr>"
     return f"<table><caption>Planning F1 side by side (95% CI)</caption>{head}{''.join(rows)}</table>" if rows else ""
 
 

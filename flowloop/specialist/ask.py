@@ -81,18 +81,21 @@ def ask(
                   documents=context.documents, context_note=context.note)
 
 
-def gather_context(repo: FlowRepo, question: str, role: str) -> Context:
-    """The context the role was trained with; empty (with a note) when there is no index yet."""
+def gather_context(repo: FlowRepo, question: str, role: str, retriever: Any | None = None) -> Context:
+    """The context the role was trained with; empty (with a note) when there is no index yet.
+
+    ``retriever``: a warm :class:`flowloop.index.api.Retriever` to reuse (the MCP server's)."""
     budget = repo.settings.dataset.context_budget
     try:
         if role == "plan":
             from flowloop.pipeline.planning_context import planning_context
 
-            found = planning_context(repo, question, dt.datetime.now(dt.timezone.utc), budget=budget)
+            found = planning_context(repo, question, dt.datetime.now(dt.timezone.utc), budget=budget,
+                                     retriever=retriever)
             return Context(found.text, found.documents)
         from flowloop.index.api import context_pack
 
-        pack = context_pack(repo, question, budget=budget)
+        pack = retriever.context_pack(question, budget=budget) if retriever else context_pack(repo, question, budget=budget)
         return Context(pack.text, [d.to_dict() for d in pack.documents])
     except IndexError_ as exc:
         return Context(note=f"answered without context: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))

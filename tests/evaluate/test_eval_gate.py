@@ -35,6 +35,7 @@ def _store(repo: FlowRepo, model: str, ds: tuple[str, str], f1s: list[float], kn
     s = lambda name, details: summarise(name, details, 500, 1)  # noqa: E731
     result = EvalResult(model=model, dataset=ds[0], dataset_hash=ds[1], settings=eval_settings(repo))
     result.suites["planning"] = s("planning", _planning(f1s))
+    result.suites["planner"] = s("planner", _planning(f1s))  # the gate's primary: the full planner
     result.suites["knowledge"] = s("knowledge", [{"id": f"k{i}", "correct": 1.0 if i < knowledge * 20 else 0.0} for i in range(20)])
     result.suites["general"] = s("general", [{"id": f"g{i}", "correct": 1.0 if i < general * 8 else 0.0} for i in range(8)])
     result.empty = ["preference", "validation"]
@@ -61,7 +62,7 @@ def test_better_candidate_is_promoted_over_base(setup) -> None:  # type: ignore[
     decision = gated_promote(repo, version)
     assert decision.passed and decision.promoted and not decision.forced
     assert decision.reference == "base"
-    assert "planning.f1 improved" in decision.reason
+    assert "planner.f1 improved" in decision.reason
     primary = next(r for r in decision.rows if r.primary)
     assert primary.diff == pytest.approx(0.2) and primary.diff_ci[0] > 0 and primary.n == 12
     registry = Registry(repo)
@@ -181,7 +182,7 @@ def test_candidate_must_be_a_trained_version(setup) -> None:  # type: ignore[no-
 def test_every_gated_metric_is_reported() -> None:
     for name, (_, reported, gated) in SUITES.items():
         assert gated, name
-    assert load_settings(None).eval.primary_metric == "planning.f1"
+    assert load_settings(None).eval.primary_metric == "planner.f1"
 
 
 def test_models_promote_command_prints_the_table_and_the_reason(setup) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +201,7 @@ def test_models_promote_command_prints_the_table_and_the_reason(setup) -> None: 
 
     out = flow(good)
     assert out.exit_code == 0, out.stderr
-    assert "planning.f1" in out.stdout and "improved" in out.stdout and f"promoted {good}" in out.stdout
+    assert "planner.f1" in out.stdout and "improved" in out.stdout and f"promoted {good}" in out.stdout
     assert "retrieval only" in out.stdout  # the planning side-by-side of the candidate
     out = flow(worse)
     assert out.exit_code == 1 and "not promoted" in out.stdout and "did not improve" in out.stdout

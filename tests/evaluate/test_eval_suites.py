@@ -246,6 +246,29 @@ def test_general_check_reads_expected_words() -> None:
 
 
 def test_every_suite_is_registered_with_its_metrics() -> None:
-    assert set(SUITES) == {"planning", "knowledge", "preference", "validation", "general"}
+    assert set(SUITES) == {"planning", "planner", "knowledge", "preference", "validation", "general"}
     for name, (_, reported, gated) in SUITES.items():
         assert set(gated) <= set(reported), name
+
+
+def test_the_full_planner_keeps_the_localizers_files_and_adds_only_real_candidates_the_plan_names() -> None:
+    from flowloop.localize.api import Localization
+
+    seen: list[str] = []
+
+    class Planner(TableScorer):
+        def generate(self, messages, max_new_tokens):  # type: ignore[no-untyped-def]
+            seen.append(messages[-1]["content"])
+            return super().generate(messages, max_new_tokens)
+
+    scorer = Planner(answers={"refunds": "1. Add the endpoint.\n\nFiles:\n- src/app/refunds.py\n- src/app/invented.py",
+                              "rounding": "1. Round half even."})
+    found = [Localization(["src/app/api.py"], pool=["src/app/api.py", "src/app/refunds.py"]),
+             Localization(["docs/readme.md"], pool=["docs/readme.md", "src/app/tax.py"])]
+    details = planning.run_planner(scorer, plan_items(), SETTINGS, found, max_new_tokens=64)
+    assert details[0]["predicted"] == ["src/app/api.py", "src/app/refunds.py"]  # the invented path is dropped
+    assert details[0]["f1"] == pytest.approx(1.0)
+    assert details[1]["predicted"] == ["docs/readme.md"] and details[1]["f1"] == 0.0
+    # the localizer's files are in the prompt, before the planning context
+    assert seen[0].index("src/app/api.py") < seen[0].index("Similar past tasks")
+    assert seen[0].startswith("Spec: Add refunds endpoint")

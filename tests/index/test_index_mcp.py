@@ -47,7 +47,8 @@ async def test_mcp_tools_over_stdio(kb_repo: FlowRepo) -> None:
             assert caps.tools is not None and caps.prompts is None and caps.resources is None  # only what is served
             listed_tools = (await session.list_tools()).tools
             tools = {t.name for t in listed_tools}
-            assert tools == {"search_knowledge", "get_context", "get_document", "list_documents", "propose_document"}
+            assert tools == {"search_knowledge", "get_context", "get_document", "list_documents", "propose_document",
+                             "plan_task", "choose_plan"}
             for tool in listed_tools:
                 assert "``" not in (tool.description or ""), tool.name  # plain text, no RST markup
             search_schema = next(t for t in listed_tools if t.name == "search_knowledge").input_schema

@@ -121,6 +121,14 @@ def test_the_backend_generates_through_the_client(server: Server) -> None:
     assert backend.generate_many(chats, 5) == ["v3 says: q0", "v3 says: q1", "v3 says: q2"]
 
 
+def test_the_backend_samples_one_seeded_request_per_draft(server: Server) -> None:
+    backend = OpenAIBackend(url(server, "/v1"), "v3", api_key=KEY)
+    drafts = backend.sample([{"role": "user", "content": "plan it"}], 9, 2, seed=5, temperature=0.7, top_p=0.9)
+    assert drafts == ["v3 says: plan it", "v3 says: plan it"]
+    bodies = [r["body"] for r in server.requests[-2:]]
+    assert [(b["temperature"], b["top_p"], b["seed"], b["max_tokens"]) for b in bodies] == [(0.7, 0.9, 5, 9), (0.7, 0.9, 6, 9)]
+
+
 def test_scoring_sums_the_completion_tokens_from_the_echoed_prompt(server: Server) -> None:
     backend = OpenAIBackend(url(server, "/v1"), "v3", api_key=KEY, render=render)
     prompt = [{"role": "system", "content": "You explain."}, {"role": "user", "content": "Where is money?"}]

@@ -21,6 +21,8 @@ Statistic = Callable[[Details, Sequence[int]], dict[str, float]]
 # suite name -> (its statistic, the metrics it reports, the metrics the gate watches)
 SUITES: dict[str, tuple[Statistic, tuple[str, ...], tuple[str, ...]]] = {
     "planning": (planning.statistic, ("f1", "precision", "recall"), ("f1",)),
+    # the full planner (localizer + specialist), scored per task like planning
+    "planner": (planning.statistic, ("f1", "precision", "recall"), ("f1",)),
     "knowledge": (knowledge.statistic, ("accuracy",), ("accuracy",)),
     "preference": (preference.statistic, ("win_rate", "ties"), ("win_rate",)),
     "validation": (validation.statistic, ("precision", "recall"), ("precision", "recall")),

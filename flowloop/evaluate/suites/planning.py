@@ -10,7 +10,11 @@ it touched). Four ways of answering are compared side by side:
   promoted and never trained on these tasks;
 - a model ``alone``: the bare description in the plan prompt;
 - a model ``with context``: the description plus its planning context (the context pack and the
-  similar past tasks, as of the task's time), exactly the prompt the specialist is trained with.
+  similar past tasks, as of the task's time), exactly the prompt the specialist is trained with;
+- the ``planner`` suite, the full planner as ``flow plan`` runs it: the localizer's files as of
+  the task (the promoted localizer, else retrieval-only) in the plan prompt with the planning
+  context, the model's plan, and its files by :func:`flowloop.planner.files.planned_files` over
+  the localizer's as-of candidate pool. The gate's primary metric is this suite's F1.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from flowloop.evaluate.scorer import generate_all
 from flowloop.evaluate.stats import mean, set_score
 from flowloop.inference.model import Model
+from flowloop.planner.files import normalise as normalise_path
 from flowloop.types import Progress
 
 
@@ -44,13 +49,6 @@ class PlanningItem:
     as_of: str = ""  # the task's planning moment (what the localizer answers as of)
     context_text: str = ""
     similar: list[SimilarTask] = field(default_factory=list)
-
-
-def normalise_path(path: str) -> str:
-    path = path.strip().strip("`").strip()
-    while path.startswith("./"):
-        path = path[2:]
-    return path.lstrip("/")
 
 
 def retrieval_files(similar: Sequence[SimilarTask], max_files: int | None = None) -> list[str]:
@@ -115,6 +113,29 @@ def run_model(
         predicted = list(dict.fromkeys(normalise_path(f) for f in parse_files_answer(answer)))
         details.append(_detail(item, [p for p in predicted if p], answer))
     return details
+
+
+def run_planner(
+    scorer: Model,
+    items: Sequence[PlanningItem],
+    settings: Any,
+    localizations: Sequence[Any],
+    max_new_tokens: int,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """The full planner on each task: ``localizations`` (one :class:`~flowloop.localize.api.Localization`
+    per item, as of its task) in the plan prompt, and the plan's files as ``flow plan`` takes them.
+
+    Greedy, not sampled: an evaluation must give the same numbers twice; ``flow plan`` ranks
+    samples of this same prompt."""
+    from flowloop.pipeline.prompts import parse_files_answer, planner_messages
+    from flowloop.planner.files import planned_files
+
+    conversations = [planner_messages(settings, item.description, item.context_text, list(found.files))
+                     for item, found in zip(items, localizations)]
+    answers = generate_all(scorer, conversations, max_new_tokens, progress)
+    return [_detail(item, planned_files(found.files, parse_files_answer(answer), set(found.pool)), answer)
+            for item, found, answer in zip(items, localizations, answers)]
 
 
 def statistic(details: list[dict[str, Any]], idx: Sequence[int]) -> dict[str, float]:
