@@ -70,6 +70,24 @@ def render_result(data: dict[str, Any]) -> None:
             if suite:
                 side.add_row(name, _cell(suite, "f1"), f"{suite['precision']:.3f}", f"{suite['recall']:.3f}", str(suite["n"]))
         console.print(side)
+    if "validation" in data["suites"]:
+        render_reviewers(data["model"], data["suites"]["validation"], baselines.get("reward", {}).get("validation"))
+
+
+def render_reviewers(model: str, reviewer: dict[str, Any], reward: dict[str, Any] | None) -> None:
+    """Both reviewers on the same held-out items: the generative one and the reward model."""
+    side = Table(title="Validation: catching violations, both reviewers on the same items (95% CI)")
+    for col in ("reviewer", "threshold", "precision", "recall", "F1", "AUROC", "n"):
+        side.add_column(col, justify="left" if col == "reviewer" else "right")
+    rows = [(f"{model} (generative, review role)", reviewer, 0.5)]
+    if reward:
+        rows.append(("reward model (promoted)", reward, reward.get("threshold", 0.5)))
+    for name, suite, threshold in rows:
+        side.add_row(name, f"{threshold:.3f}", *(_cell(suite, m) for m in ("precision", "recall", "f1", "auroc")),
+                     str(suite["n"]))
+    console.print(side)
+    if not reward:
+        err_console.print("no reward model promoted yet: only the generative reviewer was scored", highlight=False)
 
 
 def render_gate(data: dict[str, Any]) -> None:
