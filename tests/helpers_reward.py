@@ -29,17 +29,21 @@ BAD = [
 
 
 def labelled_row(i: int, text: str, label: str, heldout: bool = False) -> dict[str, Any]:
+    """Task ``T-i``, finished ``i`` hours into 2024: a higher ``i`` is newer work."""
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=i)
     return {"id": f"val-{label}-{i}-{int(heldout)}", "text": text, "context": "Money is integer cents (Money type).",
-            "label": label, "source": f"event:{i}", "task": f"T-{i}", "time": "2024-01-01T00:00:00+00:00",
-            "weight": 1.0}
+            "label": label, "source": f"event:{i}", "task": f"T-{i}", "time": when.isoformat(), "weight": 1.0}
+
+
+def _alternating() -> list[tuple[str, str]]:
+    """Compliant and violating texts in turn, so every newest slice of tasks holds both labels."""
+    return [pair for g, b in zip(GOOD, BAD) for pair in ((g, "compliant"), (b, "violating"))]
 
 
 def write_reward_dataset(repo: FlowRepo, version: int = 1, copies: int = 2) -> Path:
     """A dataset version with reward_train (both labels, ``copies`` times) and a held-out set."""
-    train = [labelled_row(n * 10 + i, t, label) for n in range(copies)
-             for i, (t, label) in enumerate([(g, "compliant") for g in GOOD] + [(b, "violating") for b in BAD])]
-    heldout = [labelled_row(100 + i, t.replace("the", "this"), label, True)
-               for i, (t, label) in enumerate([(g, "compliant") for g in GOOD] + [(b, "violating") for b in BAD])]
+    train = [labelled_row(n * 10 + i, t, label) for n in range(copies) for i, (t, label) in enumerate(_alternating())]
+    heldout = [labelled_row(100 + i, t.replace("the", "this"), label, True) for i, (t, label) in enumerate(_alternating())]
     folder = repo.state_dir / "datasets" / f"v{version}"
     folder.mkdir(parents=True, exist_ok=True)
     lines = lambda rows: "".join(json.dumps(r) + "\n" for r in rows).encode()  # noqa: E731

@@ -76,6 +76,24 @@ def render_result(data: dict[str, Any]) -> None:
         if vs:
             console.print(f"full planner minus retrieval only: {vs['diff']:+.3f} "
                           f"[{vs['ci'][0]:+.3f}, {vs['ci'][1]:+.3f}] (paired 95% CI, n={vs['n']})", highlight=False)
+    if "validation" in data["suites"]:
+        render_reviewers(data["model"], data["suites"]["validation"], baselines.get("reward", {}).get("validation"))
+
+
+def render_reviewers(model: str, reviewer: dict[str, Any], reward: dict[str, Any] | None) -> None:
+    """Both reviewers on the same held-out items: the generative one and the reward model."""
+    side = Table(title="Validation: catching violations, both reviewers on the same items (95% CI)")
+    for col in ("reviewer", "threshold", "precision", "recall", "F1", "AUROC", "n"):
+        side.add_column(col, justify="left" if col == "reviewer" else "right")
+    rows = [(f"{model} (generative, review role)", reviewer, 0.5)]
+    if reward:
+        rows.append(("reward model (promoted)", reward, reward.get("threshold", 0.5)))
+    for name, suite, threshold in rows:
+        side.add_row(name, f"{threshold:.3f}", *(_cell(suite, m) for m in ("precision", "recall", "f1", "auroc")),
+                     str(suite["n"]))
+    console.print(side)
+    if not reward:
+        err_console.print("no reward model promoted yet: only the generative reviewer was scored", highlight=False)
 
 
 def render_gate(data: dict[str, Any]) -> None:

@@ -23,19 +23,9 @@ from typing import Any
 
 from flowloop.errors import EvaluationError
 from flowloop.evaluate import data as eval_data
-from flowloop.evaluate.stats import binary_detection, bootstrap_intervals
+from flowloop.evaluate.stats import auroc, binary_detection, bootstrap_intervals
 from flowloop.evaluate.suites.validation import ValidationItem
 from flowloop.repo import FlowRepo
-
-
-def auroc(scores: Sequence[float], compliant: Sequence[bool]) -> float:
-    """P(a violating item scores below a compliant one), ties counted half (0.5 when undefined)."""
-    bad = [s for s, ok in zip(scores, compliant) if not ok]
-    good = [s for s, ok in zip(scores, compliant) if ok]
-    if not bad or not good:
-        return 0.5
-    wins = sum(1.0 if b < g else 0.5 if b == g else 0.0 for b in bad for g in good)
-    return wins / (len(bad) * len(good))
 
 
 def detection(scores: Sequence[float], compliant: Sequence[bool], threshold: float) -> dict[str, float]:
@@ -65,6 +55,7 @@ class ReviewerScores:
     metrics: dict[str, float] = field(default_factory=dict)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     curve: list[dict[str, float]] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)  # the validation suite's shape
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": round(self.threshold, 6),
@@ -72,14 +63,51 @@ class ReviewerScores:
                 "ci": {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in self.ci.items()}, "curve": self.curve}
 
 
-def measure(name: str, scores: list[float], compliant: list[bool], threshold: float, samples: int, seed: int) -> ReviewerScores:
-    """A reviewer's metrics with bootstrap intervals (the same resamples for every metric)."""
+def scored_details(ids: Sequence[str], scores: Sequence[float], compliant: Sequence[bool], threshold: float,
+                   **extra: Any) -> list[dict[str, Any]]:
+    """Per-item details of the validation suite's shape for scores read at ``threshold``."""
+    return [{"id": i, "violating": not ok, "flagged": s < threshold, "score": round(s, 6), **extra}
+            for i, s, ok in zip(ids, scores, compliant)]
 
-    def stat(idx: Sequence[int]) -> dict[str, float]:
-        return detection([scores[i] for i in idx], [compliant[i] for i in idx], threshold)
 
-    return ReviewerScores(name, threshold, scores, stat(range(len(scores))),
-                          bootstrap_intervals(len(scores), stat, samples, seed), pr_curve(scores, compliant))
+def measure(name: str, scores: list[float], compliant: list[bool], threshold: float, samples: int, seed: int,
+            ids: Sequence[str] = ()) -> ReviewerScores:
+    """A reviewer's metrics with bootstrap intervals, computed as the validation suite computes
+    them (one statistic, the same resamples for every metric), and its precision-recall curve."""
+    from flowloop.evaluate.suites import summarise
+
+    details = scored_details(list(ids) or [str(n) for n in range(len(scores))], scores, compliant, threshold)
+    found = summarise("validation", details, samples, seed)
+    return ReviewerScores(name, threshold, scores, found.metrics, found.ci, pr_curve(scores, compliant), details)
+
+
+def paired_differences(ours: ReviewerScores, theirs: ReviewerScores, samples: int, seed: int) -> dict[str, Any]:
+    """``ours`` minus ``theirs`` for each metric, each at its own threshold, with a paired
+    bootstrap 95% interval: both are resampled on the same items, so item difficulty cancels."""
+    from flowloop.evaluate.suites import SUITES
+
+    statistic, reported, _ = SUITES["validation"]
+
+    def diff(idx: Sequence[int]) -> dict[str, float]:
+        a, b = statistic(ours.details, idx), statistic(theirs.details, idx)
+        return {k: a[k] - b[k] for k in reported}
+
+    point = diff(range(len(ours.details)))
+    ci = bootstrap_intervals(len(ours.details), diff, samples, seed)
+    return {k: {"diff": round(point[k], 4), "ci": [round(ci[k][0], 4), round(ci[k][1], 4)]} for k in reported}
+
+
+def reward_details(repo: FlowRepo, items: Sequence[ValidationItem], which: str = "current") -> list[dict[str, Any]] | None:
+    """The reward model's row of the validation suite on ``items`` (None when there is no such
+    reward model): each item's P(compliant), flagged below the threshold recorded with it."""
+    from flowloop.models.reward import resolve_version, threshold_of
+
+    version = resolve_version(repo, which)
+    if version is None or not items:
+        return None
+    scores = reward_scores(repo, version, items)
+    return scored_details([i.id for i in items], scores, [not i.violating for i in items], threshold_of(version),
+                          version=version.version, threshold=threshold_of(version))
 
 
 def heldout_items(repo: FlowRepo, dataset: str = "latest", limit: int = 0) -> tuple[eval_data.DatasetRef, list[ValidationItem]]:
@@ -109,7 +137,8 @@ def reviewer_scores(repo: FlowRepo, model: str, items: Sequence[ValidationItem])
 
 def compare_reviewers(repo: FlowRepo, reward: str = "current", reviewer: str = "current", dataset: str = "latest",
                       limit: int = 0) -> dict[str, Any]:
-    """Both reviewers on the same held-out items (see the module docstring), with n and intervals."""
+    """Both reviewers on the same held-out items (see the module docstring), with n, intervals
+    and the paired differences (reward model minus reviewer, ``paired``)."""
     from flowloop.models.reward import resolve_version, threshold_of
 
     version = resolve_version(repo, reward)
@@ -118,11 +147,13 @@ def compare_reviewers(repo: FlowRepo, reward: str = "current", reviewer: str = "
     ds, items = heldout_items(repo, dataset, limit)
     compliant = [not i.violating for i in items]
     samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
+    ids = [i.id for i in items]
     ours = measure(f"reward {version.version}", reward_scores(repo, version, items), compliant,
-                   threshold_of(version), samples, seed)
-    theirs = measure(f"reviewer {reviewer}", reviewer_scores(repo, reviewer, items), compliant, 0.5, samples, seed)
+                   threshold_of(version), samples, seed, ids)
+    theirs = measure(f"reviewer {reviewer}", reviewer_scores(repo, reviewer, items), compliant, 0.5, samples, seed, ids)
     return {"dataset": ds.version, "n": len(items), "violating": sum(1 for i in items if i.violating),
             "reward_model": ours.to_json(), "generative_reviewer": theirs.to_json(),
+            "paired": paired_differences(ours, theirs, samples, seed),
             # per item, for paired comparisons without scoring again
             "items": [{"id": i.id, "compliant": ok, "reward_score": round(a, 6), "reviewer_score": round(b, 6)}
                       for i, ok, a, b in zip(items, compliant, ours.scores, theirs.scores)]}

@@ -3,10 +3,11 @@
 Order of work: resolve the dataset and the model, check they may be paired (lineage), load the
 eval data (planning contexts cached per dataset), load the model once, run each suite, add the
 planning baselines (retrieval-only, the localizer alone, the same model without context, the
-base model with context) and the paired difference of the full planner (the ``planner`` suite)
-minus retrieval-only on the same tasks, then write one result file atomically. The preference
-suite scores against the base model (its implicit reward), so a specialist's evaluation also
-scores, or reuses, the base's. An interrupt anywhere before that write
+base model with context), the paired difference of the full planner (the ``planner`` suite)
+minus retrieval-only on the same tasks and, beside the validation suite, the promoted reward
+model on the same items (the ``reward`` baseline: both reviewers side by side), then write one
+result file atomically. The preference suite scores against the base model (its implicit
+reward), so a specialist's evaluation also scores, or reuses, the base's. An interrupt anywhere before that write
 stores nothing. A stored result for the same model, dataset hash and eval settings is reused
 (model versions are immutable), so the gate and the loop never score one model twice.
 """
@@ -20,6 +21,7 @@ from flowloop.errors import EvaluationError
 from flowloop.evaluate import data as eval_data
 from flowloop.evaluate.lineage import BASE, ModelRef, check_lineage, resolve_model
 from flowloop.evaluate.results import EvalResult, SuiteResult, load_result, store_result
+from flowloop.evaluate.reward import reward_details
 from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
 from flowloop.inference.model import Model
 from flowloop.inference.registry import get_model
@@ -27,6 +29,7 @@ from flowloop.repo import FlowRepo
 from flowloop.types import StageProgress
 
 ScorerFactory = Callable[[ModelRef], Model]
+REWARD_BASELINE = "reward"  # the promoted reward model on the validation suite's items
 
 HELD_OUT_SUITES = ("planning", "planner", "preference", "validation")
 PLANNER_VS_RETRIEVAL = "planner_minus_retrieval_only"
@@ -185,7 +188,8 @@ def evaluate_model(
         stored = None
     if stored is not None and "preference" in stored.suites and not preference.is_current(stored.suites["preference"].details):
         del stored.suites["preference"]  # scored by the earlier per-token metric: rescored, the rest kept
-    if stored is not None and stored.covers(wanted) and ("planning" not in stored.suites or _has_baselines(stored, ref)):
+    if (stored is not None and stored.covers(wanted) and ("planning" not in stored.suites or _has_baselines(stored, ref))
+            and not _reward_missing(repo, stored, wanted)):
         return _only(stored, wanted)  # nothing to compute: no examples or model loaded
 
     available = [s for s in wanted if data.items(s)]
@@ -208,12 +212,12 @@ def evaluate_model(
     result.empty = sorted({*(stored.empty if stored else []), *(s for s in wanted if s not in available)} - set(result.suites))
     todo = [s for s in available if s not in result.suites]
     need_baselines = "planning" in available and not _has_baselines(result, ref)
-    if not todo and not need_baselines:
+    need_reward = "validation" in available and _reward_missing(repo, result, wanted)
+    if not todo and not need_baselines and not need_reward:
         return _only(result, wanted)
 
-    make = factory or default_factory(repo)
     samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
-    scorer = make(ref)
+    make = factory or default_factory(repo)
 
     def base_preference() -> list[dict[str, Any]] | None:
         """The reference of the preference suite: the base model's scores of the pairs (stored
@@ -223,12 +227,22 @@ def evaluate_model(
         base = evaluate_model(repo, BASE, ["preference"], progress=progress, reuse=reuse, factory=make, data=data)
         return base.suites["preference"].details
 
-    for suite in todo:
-        details = _run_suite(suite, scorer, data, repo, progress, base_preference)
-        result.suites[suite] = summarise(suite, details, samples, seed)
-    if need_baselines:
-        result.baselines = _planning_baselines(repo, ref, scorer, data, progress, make, reuse)
+    if todo or need_baselines:
+        scorer = make(ref)
+        for suite in todo:
+            details = _run_suite(suite, scorer, data, repo, progress, base_preference)
+            result.suites[suite] = summarise(suite, details, samples, seed)
+        if need_baselines:  # computed whole again; only the reward model's row is kept
+            kept = {k: v for k, v in result.baselines.items() if k == REWARD_BASELINE}
+            result.baselines = {**kept, **_planning_baselines(repo, ref, scorer, data, progress, make, reuse)}
     _add_paired(result, samples, seed)
+    if need_reward:
+        result.baselines.pop(REWARD_BASELINE, None)
+        reward = reward_details(repo, data.items("validation"))
+        if reward is not None:
+            row = summarise("validation", reward, samples, seed)
+            row.metrics["threshold"] = float(reward[0]["threshold"])
+            result.baselines[REWARD_BASELINE] = {"validation": row}
     store_result(repo, result)
     return _only(result, wanted)
 
@@ -246,6 +260,19 @@ def _add_paired(result: EvalResult, samples: int, seed: int) -> None:
                                            "n": len(planner.details)}
 
 
+def _reward_missing(repo: FlowRepo, result: EvalResult, wanted: Sequence[str]) -> bool:
+    """Whether the validation suite lacks the promoted reward model's row (none yet, or an
+    older reward version's: a reward model is promoted apart from the specialist)."""
+    if "validation" not in wanted or "validation" not in result.suites:
+        return False
+    from flowloop.models.reward import resolve_version
+
+    current = resolve_version(repo, "current")
+    row = result.baselines.get(REWARD_BASELINE, {}).get("validation")
+    scored = row.details[0].get("version") if row is not None and row.details else None
+    return scored != (current.version if current is not None else None)
+
+
 def _has_baselines(result: EvalResult, ref: ModelRef) -> bool:
     needed = {"retrieval_only"} | (set() if ref.is_base else {"alone", "base"})
     return needed <= set(result.baselines)
@@ -254,7 +281,8 @@ def _has_baselines(result: EvalResult, ref: ModelRef) -> bool:
 def _only(result: EvalResult, wanted: Sequence[str]) -> EvalResult:
     """The result restricted to the suites asked for (the stored file keeps them all)."""
     suites = {k: v for k, v in result.suites.items() if k in wanted}
-    baselines = result.baselines if "planning" in wanted else {}
+    baselines = {name: {k: v for k, v in by_suite.items() if k in wanted} for name, by_suite in result.baselines.items()}
+    baselines = {name: by_suite for name, by_suite in baselines.items() if by_suite}
     empty = [s for s in result.empty if s in wanted]
     paired = result.paired if "planner" in wanted else {}
     return EvalResult(result.model, result.dataset, result.dataset_hash, suites, baselines, result.created_at,

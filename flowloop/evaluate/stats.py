@@ -101,6 +101,23 @@ def paired_difference(
     return mean(diffs), interval
 
 
+def auroc(scores: Sequence[float], compliant: Sequence[bool]) -> float:
+    """P(a violating item scores below a compliant one), ties counted half (0.5 when undefined).
+
+    Scores are P(compliant): a reviewer that ranks every violation below every compliant item
+    has AUROC 1, whatever threshold it is later used at."""
+    bad = sorted(s for s, ok in zip(scores, compliant) if not ok)
+    good = sorted(s for s, ok in zip(scores, compliant) if ok)
+    if not bad or not good:
+        return 0.5
+    import bisect
+
+    # for each compliant score: violations strictly below it, plus half of those equal to it
+    wins = sum(bisect.bisect_left(bad, g) + 0.5 * (bisect.bisect_right(bad, g) - bisect.bisect_left(bad, g))
+               for g in good)
+    return wins / (len(bad) * len(good))
+
+
 def binary_detection(predicted: Sequence[bool], actual: Sequence[bool]) -> dict[str, float]:
     """Precision and recall of catching positives (violations); 0 when undefined."""
     tp = sum(1 for p, a in zip(predicted, actual) if p and a)

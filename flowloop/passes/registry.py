@@ -195,7 +195,10 @@ class RewardSettings(PassSettings):
     learning_rate: float = Field(5e-4, gt=0, description="Reward model learning rate (LoRA + the new score head).")
     max_length: int = Field(384, ge=32, description="Tokens of context + output the classifier reads per item.")
     target_precision: float = Field(0.8, gt=0, le=1, description="Precision of flagging violations the threshold "
-                                                                 "is chosen for, on the held-out labelled outputs.")
+                                                                 "is chosen for, on the calibration slice.")
+    calibration_share: float = Field(0.2, ge=0, lt=1, description="Newest share of the training tasks held aside "
+                                                                  "from fitting to choose the threshold on (never "
+                                                                  "the held-out tasks it is judged on); 0: use 0.5.")
 
 
 REWARD = TrainingPass(

@@ -13,6 +13,7 @@ conventions and past decisions).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -25,6 +26,12 @@ FILES_HEADER = "Files:"
 AREAS_HEADER = "Areas:"
 VIOLATION = "VIOLATION"
 OK = "OK"
+
+
+def p_ok(margin: float) -> float:
+    """The review role's verdict as P(OK) / (P(OK) + P(VIOLATION)), from its first word's
+    ``margin`` = log P(VIOLATION) - log P(OK) (clamped: a huge margin is just certainty)."""
+    return 1.0 / (1.0 + math.exp(max(-60.0, min(60.0, margin))))
 
 _ROLE_TEXT = {
     "plan": (

@@ -4,8 +4,10 @@ Written to ``.flow/state/reports/index.html`` (atomically; one self-contained fi
 no scripts, no network). Charts:
 
 1. each suite's metric over model versions, with 95% intervals (planning also shows the
-   model alone and the retrieval-only baseline); when a training run resumed across time
-   budgets, knowledge accuracy against the minutes it trained (``curve.py``);
+   model alone and the retrieval-only baseline), and the validation suite's precision-recall
+   curves of both reviewers, the generative one and the reward model, beside their table
+   (``report/validation.py``); when a training run resumed across time budgets, knowledge
+   accuracy against the minutes it trained (``curve.py``);
 2. the knowledge base by type over time (cumulative count of PILRs by ``created`` date);
 3. signals collected against the training thresholds, and signals by kind;
 4. retrieval usage: retrieval events per ISO week;
@@ -33,6 +35,8 @@ from flowloop.repo import FlowRepo
 from flowloop.report import svg
 from flowloop.report.curve import Curve, curve_chart, training_curve
 from flowloop.report.headline import headline
+from flowloop.report.validation import curve_chart as pr_chart
+from flowloop.report.validation import side_by_side, validation_result
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -262,8 +266,9 @@ def threshold_steps(data: ReportData) -> str:
 
 def render(data: ReportData, generated: str) -> str:
     loop_line = headline(data.loop, missing_data(data), data.tolerance)
+    validation = validation_result(latest_per_model(data.results), data.current)
     charts = [*suite_charts(data.results), *([curve_chart(data.curve)] if data.curve else []),
-              knowledge_chart(data.pilrs), threshold_chart(data),
+              pr_chart(validation), knowledge_chart(data.pilrs), threshold_chart(data),
               kinds_chart(data.by_kind), retrieval_chart(data.by_week)]
     body = "\n".join(f'<figure>{c}</figure>' for c in charts)
     return f"""<!doctype html>
@@ -279,6 +284,7 @@ td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} capt
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
+{side_by_side(validation)}
 {"" if data.loop else threshold_steps(data)}
 {helpfulness_table(data)}
 {body}

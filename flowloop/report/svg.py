@@ -1,7 +1,8 @@
 """Inline SVG charts, generated in Python: the report must open offline, with no CDN and no JS.
 
-Two shapes cover the report: a line chart over categories (model versions, weeks, dates) with
-optional 95% interval whiskers, and a grouped bar chart with optional threshold lines. Every
+Three shapes cover the report: a line chart over categories (model versions, weeks, dates) with
+optional 95% interval whiskers, a grouped bar chart with optional threshold lines, and a curve
+chart on two numeric axes (precision against recall) with marked operating points. Every
 chart is an ``<svg class="chart">`` whose series are ``<g class="series" data-name=...>``
 groups, so a browser test can count what rendered.
 """
@@ -77,13 +78,18 @@ class _Frame:
                 f'<text x="14" y="{TOP + self.plot_h / 2:.1f}" font-size="10" transform="rotate(-90 14 {TOP + self.plot_h / 2:.1f})" '
                 f'text-anchor="middle">{escape(y_label)}</text>'
             )
+        self.x_labels()
+
+    def x_labels(self) -> None:
         step = max(1, len(self.labels) // 12)  # at most ~12 x labels stay readable
         for i, label in enumerate(self.labels):
             if i % step == 0 or i == len(self.labels) - 1:
-                x = self.x(i)
-                self.parts.append(
-                    f'<text x="{x:.1f}" y="{TOP + self.plot_h + 16}" text-anchor="middle" font-size="10">{escape(label)}</text>'
-                )
+                self.x_label_at(self.x(i), label)
+
+    def x_label_at(self, x: float, label: str) -> None:
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{TOP + self.plot_h + 16}" text-anchor="middle" font-size="10">{escape(label)}</text>'
+        )
 
     def x(self, i: int) -> float:
         n = max(len(self.labels), 1)
@@ -188,4 +194,53 @@ def bar_chart(
             f'font-size="10">{escape(name)} {_fmt(value)}</text></g>'
         )
     frame.legend([s.name for s in series])
+    return frame.done()
+
+
+class _NumericFrame(_Frame):
+    """A frame whose x axis is a number from 0 to 1 (ticks at quarters), named by ``x_name``."""
+
+    def __init__(self, chart_id: str, title: str, x_name: str, y_label: str, n_series: int) -> None:
+        super().__init__(chart_id, title, ["0", "0.25", "0.5", "0.75", "1"], 1.0, y_label, n_series)
+        self.parts.append(f'<text x="{LEFT + self.plot_w / 2:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
+                          f'font-size="10">{escape(x_name)}</text>')
+
+    def x_labels(self) -> None:
+        for k, label in enumerate(self.labels):
+            self.x_label_at(self.x_value(k / 4), label)
+
+    def x_value(self, value: float) -> float:
+        return LEFT + self.plot_w * min(max(value, 0.0), 1.0)
+
+
+@dataclass
+class Curve:
+    """One named curve of ``(x, y)`` points in [0, 1]², and an optional marked point on it
+    (``marker``: its label and coordinates, e.g. the operating threshold)."""
+
+    name: str
+    points: Sequence[tuple[float, float]]
+    marker: tuple[str, float, float] | None = None
+
+
+def curve_chart(chart_id: str, title: str, curves: Sequence[Curve], x_name: str, y_label: str) -> str:
+    """Curves on two axes from 0 to 1 (a precision-recall curve per reviewer), each a polyline
+    with its marked point drawn as a ring with its label."""
+    frame = _NumericFrame(chart_id, title, x_name, y_label, len(curves))
+    for k, curve in enumerate(curves):
+        colour = PALETTE[k % len(PALETTE)]
+        group = [f'<g class="series" data-name="{escape(curve.name)}" stroke="{colour}" fill="{colour}">']
+        points = [(frame.x_value(x), frame.y(y)) for x, y in curve.points]
+        if len(points) > 1:
+            group.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" stroke-width="2"/>')
+        elif points:
+            group.append(f'<circle cx="{points[0][0]:.1f}" cy="{points[0][1]:.1f}" r="2.5"/>')
+        if curve.marker is not None:
+            label, mx, my = curve.marker
+            x, y = frame.x_value(mx), frame.y(my)
+            group.append(f'<circle class="marker" cx="{x:.1f}" cy="{y:.1f}" r="5" fill="none" stroke-width="2">'
+                         f'<title>{escape(curve.name)}: {escape(label)} (x {mx:.3f}, y {my:.3f})</title></circle>')
+        group.append("</g>")
+        frame.parts.append("".join(group))
+    frame.legend([c.name for c in curves])
     return frame.done()

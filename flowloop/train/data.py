@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowloop.errors import DatasetError
 from flowloop.passes import get_pass
+from flowloop.pipeline.records import parse_iso
 from flowloop.repo import FlowRepo
 
 MAX_COPIES = 4
@@ -43,6 +44,7 @@ class TrainingData:
     count: int
     threshold: int
     forced: bool
+    source: list[dict[str, Any]] = field(default_factory=list)  # the rows as read, before weighting
 
 
 def load_training_data(
@@ -71,21 +73,28 @@ def load_training_data(
     if not rows:
         raise DatasetError(f"no {spec.title} training examples", path=path,
                            hint="run `flow dataset build` after adding PILRs or signals")
-    weighted = expand_by_weight(rows, seed) if weighting == "duplicate" else rows
-    if not weighted:
-        raise DatasetError("every example has weight 0", path=path, hint="check the outcome weighting")
-    keep = spec.fields
     return TrainingData(
         pass_name=pass_name,
         dataset_version=manifest.version,
         dataset_hash=manifest.content_hash,
         path=path,
-        rows=[{k: row[k] for k in keep} for row in weighted],
+        rows=trainer_rows(rows, pass_name, path, seed, weighting),
         source_rows=len(rows),
         count=count,
         threshold=threshold,
         forced=force and not ok,
+        source=rows,
     )
+
+
+def trainer_rows(rows: list[dict[str, Any]], pass_name: str, path: Path, seed: int = 42,
+                 weighting: str = "duplicate") -> list[dict[str, Any]]:
+    """``rows`` as a trainer takes them: weighted (see the module docstring), only the pass's fields."""
+    weighted = expand_by_weight(rows, seed) if weighting == "duplicate" else rows
+    if not weighted:
+        raise DatasetError("every example has weight 0", path=path, hint="check the outcome weighting")
+    keep = get_pass(pass_name).fields
+    return [{k: row[k] for k in keep} for row in weighted]
 
 
 def read_examples(path: Path, pass_name: str) -> list[dict[str, Any]]:
@@ -121,6 +130,13 @@ def _check_labelled_row(row: dict[str, Any], path: Path, line: int) -> None:
     if row.get("label") not in ("compliant", "violating"):
         raise DatasetError(f"label must be 'compliant' or 'violating', not {row.get('label')!r}",
                            path=path, line=line, field="label")
+    when = row.get("time")
+    try:
+        if when is not None and not (isinstance(when, str) and parse_iso(when)):
+            raise ValueError(when)
+    except ValueError:
+        raise DatasetError(f"time must be an ISO 8601 date-time or null, not {when!r}", path=path, line=line,
+                           field="time", hint="rebuild with `flow dataset build`") from None
 
 
 def _check_row(row: dict[str, Any], pass_name: str, path: Path, line: int) -> None:

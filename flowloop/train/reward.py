@@ -11,9 +11,16 @@ it with the adapter, so a version is one small folder.
 The shared pieces are the generative passes' (``train/common.py``, ``runs.py``, ``data.py``):
 hardware, the dataset read and checked, the resumable run folder, the memory estimate, trainer
 arguments, interrupt handling and registration (into the registry's ``reward`` family). What is
-its own: the model class, and calibration at the end of training, where the held-out labelled
-outputs are scored and the threshold reaching ``[train.reward] target_precision`` is chosen and
-recorded in the version's manifest (``data.calibration``), next to the model it belongs to.
+its own: the model class, and calibration at the end of training, where the threshold reaching
+``[train.reward] target_precision`` is chosen and recorded in the version's manifest
+(``data.calibration``), next to the model it belongs to.
+
+The threshold is chosen on a calibration slice, never on the items it is judged on: the newest
+``[train.reward] calibration_share`` of the *training* tasks is held aside from fitting (a time
+split inside the training split, so the slice is the most recent work the model did not learn
+from), and the held-out tasks (``reward_heldout`` = the validation suite's items) stay unseen by
+both the fit and the threshold. Precision and recall reported there at the recorded threshold are
+therefore honest estimates, not the optimistic numbers of a threshold tuned on them.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from flowloop.passes import get_pass
 from flowloop.repo import FlowRepo
 from flowloop.train.callbacks import ProgressReporter
 from flowloop.train.common import check_memory, prepare_process, run_and_register, trainer_args
-from flowloop.train.data import load_training_data, read_examples
+from flowloop.train.data import load_training_data, trainer_rows
 from flowloop.train.device import resolve_hardware
 from flowloop.train.runs import open_shared_run
 from flowloop.train.skeleton import settings_record
@@ -36,29 +43,41 @@ from flowloop.train.types import TrainResult
 NAME = "reward"
 
 
-def heldout_rows(repo: FlowRepo, dataset_version: int) -> list[dict[str, Any]]:
-    """The held-out labelled outputs of a dataset version (none when the build wrote no file)."""
-    from flowloop.pipeline.api import load_manifest
+def calibration_split(rows: list[dict[str, Any]], share: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(fit, calibration)``: the rows of the newest ``share`` of tasks (a row without a task is
+    its own task) go to calibration, by the time of each task's newest row; rows without a time
+    are always fitted on. Whole tasks move, so no task is on both sides."""
+    from flowloop.pipeline.records import parse_iso
+    from flowloop.pipeline.split import time_split
 
-    spec = get_pass(NAME)
-    manifest = load_manifest(repo, dataset_version)
-    if spec.heldout_file not in manifest.files:
-        return []
-    return read_examples(manifest.file(spec.heldout_file), NAME)
+    def key(row: dict[str, Any]) -> str:
+        return str(row.get("task") or row.get("id") or row["text"])
+
+    task_time: dict[str, Any] = {}
+    for row in rows:
+        when = parse_iso(row.get("time"))
+        if when is not None:
+            task_time[key(row)] = max(task_time.get(key(row), when), when)
+    held = set(time_split(task_time, share).heldout_tasks) if share > 0 else set()
+    return [r for r in rows if key(r) not in held], [r for r in rows if key(r) in held]
 
 
 def calibrate(model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_length: int, target: float) -> dict[str, Any]:
-    """Score ``rows`` with the model being trained and choose the threshold (see the module docstring)."""
+    """Score the calibration ``rows`` with the model just trained and choose the threshold."""
     if not rows:
-        return {"threshold": 0.5, "reached": False, "n": 0,
-                "note": "no held-out labelled outputs: the default threshold is used"}
+        return {"threshold": 0.5, "reached": False, "n": 0, "slice": "calibration",
+                "note": "no calibration slice (train.reward.calibration_share is 0, or too few timed tasks): "
+                        "the default threshold is used"}
     was_training = model.training
     model.eval()
     scorer = RewardModel(model, tokenizer, "candidate", 0.5, max_length)
     scores = scorer.score([reward_input(r["text"], r.get("context", "")) for r in rows])
     if was_training:
         model.train()
-    return choose_threshold(scores, [r["label"] == "compliant" for r in rows], target)
+    chosen = choose_threshold(scores, [r["label"] == "compliant" for r in rows], target)
+    times = sorted(str(r["time"]) for r in rows if r.get("time"))
+    return {**chosen, "slice": "calibration", "from": times[0] if times else None, "to": times[-1] if times else None,
+            "slice_note": "the newest training tasks, held aside from fitting; the held-out tasks are not used"}
 
 
 def _calibration_callback(rows: list[dict[str, Any]], max_length: int, target: float, into: dict[str, Any],
@@ -94,7 +113,10 @@ def train_reward(repo: FlowRepo, **options: Any) -> TrainResult:
     base_path = resolve_model_name(train.base_model, repo.settings, options.get("notify"))
     identity = {"dataset_hash": data.dataset_hash, "base_model": train.base_model, "parent": None,
                 "settings": settings_record(train, spec), "hardware": hardware.to_dict()}
-    heldout = heldout_rows(repo, data.dataset_version)
+    fit, held_aside = calibration_split(data.source, table.calibration_share)
+    if not fit:
+        raise DatasetError("every labelled output went to the calibration slice", path=data.path,
+                           field="train.reward.calibration_share", hint="lower train.reward.calibration_share")
     prepare_process(hardware)
     with open_shared_run(repo, NAME, identity, options.get("resume", "auto")) as run:
         import torch
@@ -107,7 +129,8 @@ def train_reward(repo: FlowRepo, **options: Any) -> TrainResult:
                                                  lora_dropout=train.lora_dropout, target_modules=list(train.lora_targets),
                                                  bias="none", task_type="SEQ_CLS"))
         memory = check_memory(model, train, hardware, preference=False)
-        rows = [{"text": reward_input(r["text"], r.get("context", "")), "label": label_of(r["label"])} for r in data.rows]
+        rows = [{"text": reward_input(r["text"], r.get("context", "")), "label": label_of(r["label"])}
+                for r in trainer_rows(fit, NAME, data.path, train.seed, train.weighting)]
         encoded = Dataset.from_list(rows).map(
             lambda batch: tokenizer(batch["text"], truncation=True, max_length=table.max_length),
             batched=True, remove_columns=["text"]).rename_column("label", "labels")
@@ -122,7 +145,7 @@ def train_reward(repo: FlowRepo, **options: Any) -> TrainResult:
             data_collator=DataCollatorWithPadding(tokenizer),
             processing_class=tokenizer,
             callbacks=[reporter, *options.get("callbacks", ()),
-                       _calibration_callback(heldout, table.max_length, table.target_precision, calibration,
+                       _calibration_callback(held_aside, table.max_length, table.target_precision, calibration,
                                              run.final_dir)],
         )
         return run_and_register(repo, run, trainer, reporter, data=data, train=train, hardware=hardware,

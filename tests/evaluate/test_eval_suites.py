@@ -229,8 +229,12 @@ def test_validation_precision_recall_from_next_word_probabilities() -> None:
     details = validation.run(scorer, items, SETTINGS)
     assert [d["flagged"] for d in details] == [True, False, False, True]
     result = summarise("validation", details, 200, 1)
-    assert result.metrics == {"precision": 0.5, "recall": 0.5}
-    assert set(result.ci) == {"precision", "recall"}
+    assert result.metrics == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "auroc": 0.5}
+    assert set(result.ci) == {"precision", "recall", "f1", "auroc"}
+    # AUROC reads P(OK) across thresholds: the two flagged items tie, the rest tie too
+    assert [round(d["score"], 3) for d in details] == [0.289, 0.5, 0.5, 0.289]
+    stored_before_scores = [{k: v for k, v in d.items() if k != "score"} for d in details]
+    assert summarise("validation", stored_before_scores, 50, 1).metrics["auroc"] == 0.5  # read from the margin
     # A model that always answers OK catches nothing.
     lenient = TableScorer(scores={"OK": -0.01}, default_score=-4.0)
     assert summarise("validation", validation.run(lenient, items, SETTINGS), 50, 1).metrics["recall"] == 0.0

@@ -31,14 +31,21 @@ def _result(model: str, level: float, when: str) -> EvalResult:
         "planning": s("planning", _planning([level, level + 0.1, level - 0.1, level])),
         "knowledge": s("knowledge", [{"id": f"k{i}", "correct": float(i % 2 == 0 or level > 0.5)} for i in range(6)]),
         "preference": s("preference", [{"id": f"p{i}", "win": float(i < 3 + level * 4)} for i in range(6)]),
-        "validation": s("validation", [{"id": f"v{i}", "violating": i < 3, "flagged": i < 2 or (level > 0.5 and i == 2)} for i in range(6)]),
+        "validation": s("validation", _validation(level)),
         "general": s("general", [{"id": f"g{i}", "correct": 1.0} for i in range(8)]),
     }
     result.baselines = {
         "retrieval_only": {"planning": s("planning", _planning([0.3, 0.4, 0.2, 0.3]))},
         "alone": {"planning": s("planning", _planning([level / 2] * 4))},
+        "reward": {"validation": s("validation", _validation(level + 0.2, version="v1"))},
     }
     return result
+
+
+def _validation(level: float, **extra: str) -> list[dict]:
+    """Six items, three violating; a higher level scores violations lower (P(compliant))."""
+    scores = [0.5 - level / 2, 0.3, 0.6 - level / 3, 0.55, 0.7, 0.9]
+    return [{"id": f"v{i}", "violating": i < 3, "flagged": v < 0.5, "score": v, **extra} for i, v in enumerate(scores)]
 
 
 @pytest.fixture
@@ -94,6 +101,7 @@ EXPECTED_SERIES = {
     "chart-knowledge": 1,
     "chart-preference": 1,
     "chart-validation": 2,
+    "chart-validation-pr": 2,  # both reviewers' precision-recall curves
     "chart-general": 1,
     "chart-knowledge-base": 3,
     "chart-thresholds": 2,
@@ -128,6 +136,10 @@ def test_report_charts_render_in_chromium(report_repo: Path, browser) -> None:  
     # Three model versions on the x axis, in order.
     labels = [t.text for t in found["chart-preference"].find_elements("css selector", "text")]
     assert labels.index("base") < labels.index("v1") < labels.index("v2")
+    # Each reviewer's curve has its operating threshold marked, and the axes run from 0 to 1.
+    assert len(found["chart-validation-pr"].find_elements("css selector", "circle.marker")) == 2
+    axis = [t.text for t in found["chart-validation-pr"].find_elements("css selector", "text")]
+    assert {"recall", "precision", "0.5", "1"} <= set(axis)
 
 
 @pytest.mark.browser

@@ -132,3 +132,38 @@ def test_a_run_resumed_across_budgets_shows_its_learning_curve(flow_repo: FlowRe
 
 def test_no_learning_curve_without_a_resumed_run(flow_repo: FlowRepo) -> None:
     assert "chart-learning-curve" not in build_report(flow_repo).read_text(encoding="utf-8")
+
+
+def test_the_validation_view_puts_both_reviewers_side_by_side_with_their_curves(flow_repo: FlowRepo) -> None:
+    import re
+
+    from flowloop.evaluate.results import EvalResult, store_result
+    from flowloop.evaluate.suites import summarise
+    from flowloop.report import svg
+
+    def details(scores: list[float], threshold: float, **extra: object) -> list[dict[str, object]]:
+        return [{"id": f"v{i}", "violating": i < 3, "flagged": s < threshold, "score": s, **extra}
+                for i, s in enumerate(scores)]
+
+    result = EvalResult(model="v1", dataset="v2", dataset_hash="h")
+    result.suites["validation"] = summarise("validation", details([0.6, 0.4, 0.7, 0.5, 0.8, 0.3], 0.5), 100, 1)
+    reward = summarise("validation", details([0.1, 0.2, 0.3, 0.6, 0.7, 0.8], 0.45, version="v3"), 100, 1)
+    reward.metrics["threshold"] = 0.45
+    result.baselines["reward"] = {"validation": reward}
+    store_result(flow_repo, result)
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    table = page[page.index('<table id="validation-reviewers">'):].split("</table>")[0]
+    assert "<td>v1, generative reviewer</td><td>0.500</td>" in table and "<td>reward model v3</td><td>0.450</td>" in table
+    assert table.count("<tr>") == 3 and "<td>1.000 [" in table  # the reward model's AUROC 1.0 with its interval
+    chart = page[page.index('id="chart-validation-pr"'):].split("</svg>")[0]
+    assert chart.count('class="series"') == 2 and chart.count('class="marker"') == 2
+    # every drawn point falls inside the plot area (x: recall, y: precision, both 0..1)
+    left, right = svg.LEFT, svg.WIDTH - svg.RIGHT
+    top, bottom = svg.TOP, svg.HEIGHT - svg.BOTTOM
+    for points in re.findall(r'<polyline points="([^"]+)"', chart):
+        for pair in points.split():
+            x, y = map(float, pair.split(","))
+            assert left <= x <= right and top <= y <= bottom
+    # the reward model separates perfectly: its curve reaches recall 1 at precision 1 (top right)
+    reward_group = chart[chart.index('data-name="reward model v3"'):]
+    assert f"{right:.1f},{top:.1f}" in reward_group.split("</g>")[0]

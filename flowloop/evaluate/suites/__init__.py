@@ -25,7 +25,7 @@ SUITES: dict[str, tuple[Statistic, tuple[str, ...], tuple[str, ...]]] = {
     "planner": (planning.statistic, ("f1", "precision", "recall"), ("f1",)),
     "knowledge": (knowledge.statistic, ("accuracy",), ("accuracy",)),
     "preference": (preference.statistic, ("win_rate", "ties"), ("win_rate",)),
-    "validation": (validation.statistic, ("precision", "recall"), ("precision", "recall")),
+    "validation": (validation.statistic, ("precision", "recall", "f1", "auroc"), ("precision", "recall")),
     "general": (general.statistic, ("accuracy",), ("accuracy",)),
 }
 
