@@ -113,8 +113,8 @@ EMBEDDER = TrainingPass(
     settings=EmbedderSettings,
     runner="flowloop.train.embedder:train_embedder",
     family="embedder",
-    gate="flowloop.evaluate.retrieval:promote_embedder",
-    rollback="flowloop.evaluate.retrieval:rollback_embedder",
+    gate="flowloop.evaluate.retrieval_gate:promote_embedder",
+    rollback="flowloop.evaluate.retrieval_gate:rollback_embedder",
 )
 
 
@@ -146,8 +146,8 @@ RERANKER = TrainingPass(
     settings=RerankerSettings,
     runner="flowloop.train.reranker:train_reranker",
     family="reranker",
-    gate="flowloop.evaluate.retrieval:promote_reranker",
-    rollback="flowloop.evaluate.retrieval:rollback_reranker",
+    gate="flowloop.evaluate.retrieval_gate:promote_reranker",
+    rollback="flowloop.evaluate.retrieval_gate:rollback_reranker",
 )
 
 

@@ -9,7 +9,8 @@ no scripts, no network). Charts:
 3. signals collected against the training thresholds, and signals by kind;
 4. retrieval usage: retrieval events per ISO week;
 5. knowledge health: each document's helpfulness from outcomes (posterior mean, tasks behind
-   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading.
+   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading;
+6. retrieval: the retrieval suite's systems side by side (``report/retrieval.py``).
 
 The last loop run is shown from the state its caller passes in (``flow loop`` its own run,
 ``flow report`` the saved one): the loop writes this page as its last stage, so the page may not
@@ -27,10 +28,11 @@ from typing import Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DatasetError
-from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
+from flowloop.evaluate.results import EvalResult, RetrievalResult, SuiteResult, all_results, latest_retrieval
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
 from flowloop.report.headline import headline
+from flowloop.report.retrieval import retrieval_table
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -57,6 +59,8 @@ class ReportData:
     loop: dict[str, Any] = field(default_factory=dict)
     tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
     helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
+    retrieval: RetrievalResult | None = None  # the newest retrieval suite result
+    fusion: dict[str, Any] | None = None  # the promoted fusion, if any
     misleading: set[str] = field(default_factory=set)
 
 
@@ -65,7 +69,9 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
     from flowloop.pilr.store import PilrStore
     from flowloop.signals.store import open_store
 
-    out = ReportData(results=all_results(repo))
+    from flowloop.index.active import active_fusion
+
+    out = ReportData(results=all_results(repo), retrieval=latest_retrieval(repo), fusion=active_fusion(repo))
     documents = PilrStore(repo).scan().documents
     out.pilrs = [(doc.type.value, doc.meta.created) for doc in documents]
     from flowloop.pilr.helpfulness import compute
@@ -271,6 +277,7 @@ td, th {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: left; }} capt
 Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
+{retrieval_table(data.retrieval, data.fusion)}
 {"" if data.loop else threshold_steps(data)}
 {helpfulness_table(data)}
 {body}
