@@ -2,6 +2,8 @@
 
 Thin over ``flowloop.evaluate.evaluate_model``; the table shows each metric with its ``n`` and
 95% interval, and the planning comparison (base, retrieval-only, alone, with context).
+``--suite retrieval`` is thin over ``flowloop.evaluate.retrieval_suite.evaluate_retrieval``: the
+retrieval systems side by side, each with its paired difference against the stock hybrid.
 """
 
 from __future__ import annotations
@@ -120,28 +122,68 @@ def render_gate(data: dict[str, Any]) -> None:
     console.print(markup(verdict + " {}: {}", data["candidate"], data["reason"]), highlight=False)
 
 
+def render_retrieval(data: dict[str, Any]) -> None:
+    """The retrieval suite's systems side by side, each against the stock hybrid (paired)."""
+    table = Table(title=f"Retrieval on dataset {data['dataset']}: held-out future queries (95% bootstrap CI)")
+    for col in ("system", "recall@5", "nDCG@10", "MRR", "files recall@10", "n", "recall@5 vs stock (paired)"):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for name, row in data["systems"].items():
+        files = row.get("files")
+        vs = (row.get("vs_reference") or {}).get("recall@5")
+        label = row["label"] + (" *" if name == data.get("serving") else "")
+        table.add_row(Text(label), _cell(row, "recall@5"), _cell(row, "ndcg@10"), _cell(row, "mrr"),
+                      f"{_cell(files, 'recall@10')} n={files['n']}" if files else "–", str(row["n"]),
+                      f"{vs['diff']:+.3f} [{vs['ci'][0]:+.3f}, {vs['ci'][1]:+.3f}]" if vs else "–")
+    console.print(table)
+    console.print("* serves `flow search` and the context packs now", style="dim")
+    for note in data.get("notes", []):
+        console.print(Text(f"note: {note}"), style="dim")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         ctx: typer.Context,
         model: str = typer.Option("current", "--model", help="base, current or a version like v3."),
         suite: Optional[list[str]] = typer.Option(
-            None, "--suite", help="Suite to run (repeatable): planning, planner, knowledge, preference, validation, general."
+            None, "--suite", help="Suite to run (repeatable): planning, planner, knowledge, preference, validation, "
+            "general, retrieval (retrieval systems, not the model)."
         ),
         dataset: str = typer.Option("latest", "--dataset", help="Dataset version to evaluate on."),
         fresh: bool = typer.Option(False, "--fresh", help="Recompute even if a stored result exists."),
         max_examples: Optional[int] = typer.Option(
             None, "--max-examples", min=1, help="Cap per suite (default: eval.max_examples; `flow loop` uses loop.eval_max_examples)."
         ),
+        embedder: str = typer.Option("auto", "--embedder", help="Retrieval suite: the tuned embedder (vN, auto = "
+                                     "promoted else newest, none)."),
+        reranker: str = typer.Option("auto", "--reranker", help="Retrieval suite: the tuned reranker (vN, auto, none)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Evaluate a model on the held-out suites; results are stored with the model version."""
+        """Evaluate a model on the held-out suites; results are stored with the model version.
+
+        ``--suite retrieval`` scores the retrieval systems instead (BM25, stock and tuned
+        embedder, with and without the tuned reranker), stored with the dataset."""
         from flowloop.evaluate.runner import evaluate_model
 
         repo = repo_of(ctx)
+        wanted = list(suite or [])
+        model_suites = [s for s in wanted if s != "retrieval"]
         with stage_progress(disable=as_json) as progress:
-            result = evaluate_model(repo, model, suite or None, dataset, progress, reuse=not fresh, max_examples=max_examples)
+            result = evaluate_model(repo, model, model_suites or None, dataset, progress, reuse=not fresh,
+                                    max_examples=max_examples) if model_suites or not wanted else None
+            retrieval = None
+            if "retrieval" in wanted:
+                from flowloop.evaluate.retrieval_suite import evaluate_retrieval
+
+                retrieval = evaluate_retrieval(repo, dataset, embedder=embedder, reranker=reranker, reuse=not fresh,
+                                               progress=progress)
         if as_json:
-            print_json(result.to_json())
+            payload = result.to_json() if result is not None else {}
+            if retrieval is not None:  # alone: its own shape; beside a model's suites: under "retrieval"
+                payload = {**payload, "retrieval": retrieval.to_json()} if payload else retrieval.to_json()
+            print_json(payload)
             return
-        render_result(result.to_json())
+        if result is not None:
+            render_result(result.to_json())
+        if retrieval is not None:
+            render_retrieval(retrieval.to_json())

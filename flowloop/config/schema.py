@@ -85,6 +85,10 @@ class IndexSettings(_Section):
     )
     reranker: str = Field("", description="Optional cross-encoder (path or cached name); empty = off.")
     rerank_top: int = Field(50, ge=1, description="Candidates passed to the reranker.")
+    rerank_blend: float = Field(
+        1.0, ge=0, le=1, description="Weight of the reranker's order against the fused order (reciprocal ranks): "
+        "1 = the reranker's order alone."
+    )
     lexical_weight: float = Field(1.0, description="Weight of BM25 ranks in reciprocal-rank fusion.")
     dense_weight: float = Field(1.0, description="Weight of dense ranks in reciprocal-rank fusion.")
     rrf_k: int = Field(
@@ -242,6 +246,11 @@ class RetrievalSettings(_Section):
         "recall@5", description="Metric the retrieval gate must improve (paired 95% interval above 0)."
     )
     eval_max_queries: int = Field(200, ge=1, description="Held-out queries scored per model.")
+    fusion_fit_share: float = Field(
+        0.5, gt=0, lt=1, description="Share of the held-out queries (the earliest) the fusion weights are fitted on; "
+        "the later ones judge them against the current settings."
+    )
+    fusion_min_queries: int = Field(10, ge=1, description="Fewest held-out queries on each side of the fusion's split.")
 
 
 class InferenceSettings(_Section):

@@ -156,13 +156,94 @@ def all_results(repo: FlowRepo) -> list[EvalResult]:
     return sorted(found, key=lambda r: r.created_at)
 
 
-def _read(path: Path) -> EvalResult:
+def _read(path: Path, parse: Any = None, command: str = "`flow eval`") -> Any:
+    """A stored result parsed by ``parse`` (default: an eval result); a clear error when broken."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return EvalResult.from_record(data)
+        return (parse or EvalResult.from_record)(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EvaluationError(
             f"stored eval result is unreadable: {exc}",
             path=path,
-            hint="delete the file; `flow eval` recomputes it",
+            hint=f"delete the file; {command} recomputes it",
         ) from exc
+
+RETRIEVAL_DIR = "retrieval"
+
+
+@dataclass
+class RetrievalResult:
+    """The retrieval suite on one dataset: each system's document metrics (``systems``), its
+    file metric where it has one (``files``), what each system is (``specs``: models, weights,
+    in words under ``label``), and each one's paired difference against ``reference``."""
+
+    dataset: str
+    dataset_hash: str
+    systems: dict[str, SuiteResult] = field(default_factory=dict)
+    files: dict[str, SuiteResult] = field(default_factory=dict)
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versus: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    reference: str = "stock"
+    serving: str = ""
+    notes: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape of ``flow eval --suite retrieval --json``."""
+        return {
+            "suite": "retrieval", "dataset": self.dataset, "reference": self.reference, "serving": self.serving,
+            "systems": {name: {"label": self.specs.get(name, {}).get("label", name), **s.to_json(),
+                               **({"files": self.files[name].to_json()} if name in self.files else {}),
+                               **({"vs_reference": self.versus[name]} if name in self.versus else {})}
+                        for name, s in self.systems.items()},
+            "notes": self.notes,
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "record_version": RECORD_VERSION, "dataset": self.dataset, "dataset_hash": self.dataset_hash,
+            "created_at": self.created_at, "settings": self.settings, "reference": self.reference,
+            "serving": self.serving, "notes": self.notes, "specs": self.specs, "versus": self.versus,
+            "systems": {name: s.to_record() for name, s in self.systems.items()},
+            "files": {name: s.to_record() for name, s in self.files.items()},
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> "RetrievalResult":
+        return cls(
+            dataset=str(data["dataset"]), dataset_hash=str(data.get("dataset_hash", "")),
+            systems={k: SuiteResult.from_record("retrieval", v) for k, v in data.get("systems", {}).items()},
+            files={k: SuiteResult.from_record("retrieval_files", v) for k, v in data.get("files", {}).items()},
+            specs=dict(data.get("specs", {})), versus=dict(data.get("versus", {})),
+            reference=str(data.get("reference", "stock")), serving=str(data.get("serving", "")),
+            notes=list(data.get("notes", [])), created_at=str(data.get("created_at", "")),
+            settings=dict(data.get("settings", {})),
+        )
+
+
+def retrieval_path(repo: FlowRepo, dataset: str) -> Path:
+    return repo.state_dir / EVALS_DIR / RETRIEVAL_DIR / f"{_SAFE.sub('_', dataset)}.json"
+
+
+def store_retrieval(repo: FlowRepo, result: RetrievalResult) -> Path:
+    path = retrieval_path(repo, result.dataset)
+    atomic_write_text(path, json.dumps(result.to_record(), indent=1) + "\n")
+    return path
+
+
+def load_retrieval(repo: FlowRepo, dataset: str, dataset_hash: str | None = None) -> RetrievalResult | None:
+    """The stored retrieval result of a dataset, or None if absent or made on other data."""
+    path = retrieval_path(repo, dataset)
+    if not path.is_file():
+        return None
+    result = _read(path, RetrievalResult.from_record, "`flow eval --suite retrieval`")
+    return None if dataset_hash is not None and result.dataset_hash != dataset_hash else result
+
+
+def latest_retrieval(repo: FlowRepo) -> RetrievalResult | None:
+    """The most recent retrieval result of any dataset (for the report)."""
+    folder = repo.state_dir / EVALS_DIR / RETRIEVAL_DIR
+    found = [_read(p, RetrievalResult.from_record) for p in folder.glob("*.json")] if folder.is_dir() else []
+    return max(found, key=lambda r: r.created_at) if found else None
+

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 ACTIVE = "embedder.json"
 ACTIVE_RERANKER = "reranker.json"
+ACTIVE_FUSION = "fusion.json"
+# The [index] settings a fitted fusion may replace (``flowloop.evaluate.fusion`` fits them).
+FUSION_KEYS = ("lexical_weight", "dense_weight", "rrf_k", "rerank_blend", "relevance_floor")
 PARKED = "parked"
 KEEP_PARKED = 3
 
@@ -79,6 +82,52 @@ def set_reranker(repo: FlowRepo, reranker: str | None, version: str | None = Non
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"reranker": reranker, "version": version}) + "\n")
+
+
+def fusion_path(repo: FlowRepo) -> Path:
+    return _index_dir(repo) / ACTIVE_FUSION
+
+
+def active_fusion(repo: FlowRepo) -> dict[str, Any] | None:
+    """The promoted fusion (its settings, version and the models it was fitted with), or None."""
+    path = fusion_path(repo)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"unreadable fusion pointer: {exc}", path=path,
+                          hint="remove it to rank with the [index] weights again") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+        raise IndexError_("unreadable fusion pointer: no settings", path=path,
+                          hint="remove it to rank with the [index] weights again")
+    return data
+
+
+def set_fusion(repo: FlowRepo, fusion: dict[str, Any] | None) -> None:
+    """Rank with ``fusion`` (``{"settings", "version", "for_embedder", "for_reranker"}``; None: back to
+    ``[index]``); one atomic file write."""
+    path = fusion_path(repo)
+    if fusion is None:
+        path.unlink(missing_ok=True)
+        return
+    unknown = set(fusion["settings"]) - set(FUSION_KEYS)
+    if unknown:
+        raise IndexError_(f"not a fusion setting: {', '.join(sorted(unknown))}", path=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(fusion) + "\n")
+
+
+def effective_index_settings(repo: FlowRepo) -> Any:
+    """``[index]`` with the promoted fusion applied: only while the embedder and reranker it was
+    fitted with still serve (weights fitted for one model are not evidence for another)."""
+    fusion = active_fusion(repo)
+    settings = repo.settings.index
+    if fusion is None:
+        return settings
+    if fusion.get("for_embedder") != effective_embedder(repo) or (fusion.get("for_reranker") or "") != effective_reranker(repo):
+        return settings
+    return settings.model_copy(update={k: v for k, v in fusion["settings"].items() if k in FUSION_KEYS})
 
 
 def _key(embedder: str) -> str:

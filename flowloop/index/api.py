@@ -78,12 +78,24 @@ class Retriever:
         if log_mode not in LOG_MODES:
             raise ValueError(f"unknown log_mode {log_mode!r}")
         self.repo = repo.require_initialized()
-        self.settings = repo.settings.index
+        self._settings: tuple[tuple[float, ...], Any] | None = None
         self._configured_dir = resolve_model(effective_embedder(self.repo), repo.root)
         self._reader: IndexReader | None = None
         self._reranker: Any = None
         self.use_priors = True  # helpfulness and staleness multipliers (``priors``); off to measure without
         self.usage = UsageLog(self.repo, log_mode)  # last: a background thread starts only for a usable index
+
+    @property
+    def settings(self) -> Any:
+        """``[index]`` with the promoted fusion applied; re-read when a promotion or rollback
+        rewrites one of the pointers (a few ``stat`` calls per query)."""
+        from flowloop.index.active import ACTIVE, ACTIVE_RERANKER, effective_index_settings, fusion_path
+
+        folder = fusion_path(self.repo).parent
+        stamp = tuple(_mtime(folder / name) for name in (fusion_path(self.repo).name, ACTIVE, ACTIVE_RERANKER))
+        if self._settings is None or self._settings[0] != stamp:
+            self._settings = (stamp, effective_index_settings(self.repo))
+        return self._settings[1]
 
     @property
     def log_mode(self) -> str:
@@ -167,9 +179,10 @@ class Retriever:
                 raise QueryError(f"unknown type {unknown[0]!r}", field="type", hint=f"use one of: {', '.join(PILR_TYPES)}")
         vector = self.embedder.encode([query])[0]
         mask = eligible_docs(reader, types, statuses, as_of)
-        pool = max(self.settings.rerank_top, 50)
+        settings = self.settings
+        pool = max(settings.rerank_top, 50)
         candidates = rank(
-            reader, query, vector, self.settings, mask, pool=pool,
+            reader, query, vector, settings, mask, pool=pool,
             use_lexical=mode in ("hybrid", "lexical", "rerank"), use_dense=mode in ("hybrid", "dense", "rerank"),
         )
         if self.use_priors:
@@ -178,7 +191,7 @@ class Retriever:
             candidates = priors.apply(candidates, priors.load(self.repo)[0])
         scorer = self._rerank_scorer() if mode in ("hybrid", "rerank") else None
         if scorer is not None:
-            candidates = rerank(reader, query, candidates, self.settings.rerank_top, scorer)
+            candidates = rerank(reader, query, candidates, settings.rerank_top, scorer, settings.rerank_blend, settings.rrf_k)
         return candidates, vector, mask
 
     def search(
@@ -327,6 +340,13 @@ def context_pack(
         return retriever.context_pack(task, budget=budget, as_of=as_of, log=log, **kwargs)
     finally:
         retriever.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0.0
 
 
 def read_pointer_safe(repo: FlowRepo) -> bool:

@@ -52,18 +52,99 @@ def files_dir(repo: FlowRepo) -> Path:
     return repo.state_dir / "files"
 
 
-def tracked_sources(repo: FlowRepo) -> dict[str, str]:
-    """``{path: blob id}`` of the tracked source files (git's own content hash)."""
-    out = run_git(repo.root, "-c", "core.quotePath=false", "ls-files", "-s", "-z")
+def tracked_sources(repo: FlowRepo, commit: str | None = None) -> dict[str, str]:
+    """``{path: blob id}`` of the tracked source files (git's own content hash): of the index,
+    or of the tree at ``commit`` (what a past task could see)."""
+    if commit is None:
+        out = run_git(repo.root, "-c", "core.quotePath=false", "ls-files", "-s", "-z")
+    else:
+        out = run_git(repo.root, "-c", "core.quotePath=false", "ls-tree", "-r", "-z", commit)
     found = {}
     for entry in out.split("\0"):
         if "\t" not in entry:
             continue
         info, path = entry.split("\t", 1)
         parts = info.split()
-        if len(parts) >= 2 and path.endswith(SOURCE_SUFFIXES) and not path.startswith(".flow/"):
-            found[path] = parts[1]
+        blob = parts[1] if commit is None else (parts[2] if len(parts) >= 3 and parts[1] == "blob" else "")
+        if len(parts) >= 2 and blob and path.endswith(SOURCE_SUFFIXES) and not path.startswith(".flow/"):
+            found[path] = blob
     return found
+
+
+def read_cards(blobs: BlobReader, sources: dict[str, str], stats: FileIndexStats) -> dict[str, str]:
+    """``{path: card}`` of ``sources`` read through ``blobs``; a file that does not parse still
+    gets a card, and its warning goes into ``stats``."""
+    cards = {}
+    for path, blob in sorted(sources.items()):
+        raw = blobs.read_object(blob)
+        text = raw.decode("utf-8", "replace") if raw is not None and len(raw) <= MAX_FILE_BYTES else ""
+        card = file_card(path, text)
+        stats.warnings += card.warnings
+        cards[path] = card.text
+    return cards
+
+
+class FileCorpus:
+    """File cards and their vectors, searched by BM25 and dense cosine fused by rank; the BM25
+    model is built once per corpus (not once per query)."""
+
+    def __init__(self, paths: list[str], cards: list[str], vectors: "np.ndarray", embedder: Path) -> None:
+        self.paths, self.cards, self.vectors, self.embedder = paths, cards, vectors, embedder
+        self._bm25: Any = None
+
+    def _lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        import bm25s
+
+        if self._bm25 is None:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(bm25s.tokenize(self.cards, stopwords="en", show_progress=False), show_progress=False)
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        if not tokens.vocab:  # only stopwords: nothing to match
+            return []
+        ids, scores = self._bm25.retrieve(tokens, k=min(k, len(self.paths)), show_progress=False)
+        return [(int(row), float(score)) for row, score in zip(ids[0], scores[0]) if score > 0]
+
+    def search(self, query: str, settings: Any, k: int = 10, query_vector: "np.ndarray | None" = None,
+               use_lexical: bool = True, use_dense: bool = True) -> list[FileHit]:
+        """The ``k`` best files; ``settings`` carries the fusion weights (``[index]``)."""
+        import numpy as np
+
+        from flowloop.index.embedder import query_embedder
+
+        if not self.paths:
+            return []
+        fused = np.zeros(len(self.paths))
+        if use_dense:
+            vector = query_vector if query_vector is not None else query_embedder(self.embedder).encode([query])[0]
+            dense = self.vectors @ vector
+            for position, row in enumerate(np.argsort(-dense)[:50], start=1):
+                fused[row] += settings.dense_weight / (settings.rrf_k + position)
+        if use_lexical:
+            for position, (row, _) in enumerate(self._lexical(query, 50), start=1):
+                fused[row] += settings.lexical_weight / (settings.rrf_k + position)
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [FileHit(self.paths[i], round(float(fused[i]), 6), self.cards[i]) for i in order if fused[i] > 0]
+
+
+def corpus_at(repo: FlowRepo, commit: str, model_dir: Path) -> tuple[FileCorpus, FileIndexStats]:
+    """The file cards of the tree at ``commit``, embedded in memory by ``model_dir`` (nothing is
+    written: the evaluation searches the code as it stood before the held-out tasks)."""
+    from flowloop.index.embedder import bulk_embedder
+
+    stats = FileIndexStats()
+    with BlobReader(repo.root) as blobs:
+        cards = read_cards(blobs, tracked_sources(repo, commit), stats)
+    paths = sorted(cards)
+    stats.files = stats.embedded = len(paths)
+    texts = [cards[p] for p in paths]
+    vectors = bulk_embedder(model_dir, len(texts)).encode(texts) if texts else _empty()
+    return FileCorpus(paths, texts, vectors, model_dir), stats
+
+
+def _empty() -> "np.ndarray":
+    import numpy as np
+
+    return np.zeros((0, 0), np.float32)
 
 
 def _current(repo: FlowRepo) -> Path | None:
@@ -107,17 +188,16 @@ def build_file_index(repo: FlowRepo, embedder_dir: Path | None = None) -> FileIn
     stats = FileIndexStats(files=len(sources), removed=len(set(old_meta.get("files", {})) - set(sources)))
     entries: dict[str, dict[str, Any]] = {}
     fresh: list[str] = []
+    changed = {}
+    for path, blob in sources.items():
+        kept = old_files.get(path)
+        if kept is not None and kept["blob"] == blob:
+            entries[path] = kept
+        else:
+            changed[path] = blob
     with BlobReader(repo.root) as blobs:
-        for path, blob in sorted(sources.items()):
-            kept = old_files.get(path)
-            if kept is not None and kept["blob"] == blob:
-                entries[path] = kept
-                continue
-            raw = blobs.read_object(blob)
-            text = raw.decode("utf-8", "replace") if raw is not None and len(raw) <= MAX_FILE_BYTES else ""
-            card = file_card(path, text)
-            stats.warnings += card.warnings
-            entries[path] = {"blob": blob, "card": card.text, "row": None}
+        for path, card in read_cards(blobs, changed, stats).items():
+            entries[path] = {"blob": changed[path], "card": card, "row": None}
             fresh.append(path)
     vectors = bulk_embedder(model_dir, len(fresh)).encode([entries[p]["card"] for p in fresh]) if fresh else None
     stats.embedded = len(fresh)
@@ -151,32 +231,19 @@ def build_file_index(repo: FlowRepo, embedder_dir: Path | None = None) -> FileIn
     return stats
 
 
-def search_files(repo: FlowRepo, query: str, k: int = 10, rrf_k: int | None = None) -> list[FileHit]:
-    """The ``k`` best files for ``query``: BM25 over the cards and dense cosine, fused by rank."""
-    import bm25s
-    import numpy as np
-
-    from flowloop.index.embedder import query_embedder
-
+def open_corpus(repo: FlowRepo) -> FileCorpus:
+    """The served file index (``flow index --files``) as a searchable corpus."""
     folder = _current(repo)
     if folder is None:
         raise IndexError_("no file index yet", path=files_dir(repo), hint="run `flow index --files` first")
     meta, vectors = _load(folder)
     paths = sorted(meta["files"])
-    if not paths:
-        return []
-    cards = [meta["files"][p]["card"] for p in paths]
-    constant = rrf_k or repo.settings.index.rrf_k
-    fused = np.zeros(len(paths))
-    dense = vectors @ query_embedder(Path(meta["embedder"])).encode([query])[0]
-    for position, row in enumerate(np.argsort(-dense)[:50], start=1):
-        fused[row] += repo.settings.index.dense_weight / (constant + position)
-    model = bm25s.BM25()
-    model.index(bm25s.tokenize(cards, stopwords="en", show_progress=False), show_progress=False)
-    ids, scores = model.retrieve(bm25s.tokenize([query], stopwords="en", show_progress=False),
-                                 k=min(50, len(paths)), show_progress=False)
-    for position, (row, score) in enumerate(zip(ids[0], scores[0]), start=1):
-        if score > 0:
-            fused[row] += repo.settings.index.lexical_weight / (constant + position)
-    order = np.argsort(-fused)[:k]
-    return [FileHit(paths[i], round(float(fused[i]), 6), cards[i]) for i in order if fused[i] > 0]
+    return FileCorpus(paths, [meta["files"][p]["card"] for p in paths], vectors, Path(meta["embedder"]))
+
+
+def search_files(repo: FlowRepo, query: str, k: int = 10, rrf_k: int | None = None) -> list[FileHit]:
+    """The ``k`` best files for ``query``: BM25 over the cards and dense cosine, fused by rank."""
+    settings = repo.settings.index
+    if rrf_k is not None:
+        settings = settings.model_copy(update={"rrf_k": rrf_k})
+    return open_corpus(repo).search(query, settings, k)

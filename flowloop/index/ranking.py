@@ -3,8 +3,9 @@
 Both retrievers see only eligible chunks (type filter, lifecycle status, ``as_of`` date), each
 contributes its top ``pool`` chunks, and reciprocal-rank fusion (``w / (k + rank)``, weights from
 ``[index]``) merges them; the document type's weight then prefers durable knowledge. An
-optional cross-encoder reorders the fused top ``rerank_top``. Dense cosine is kept on every
-candidate because the context pack's relevance floor is expressed in it.
+optional cross-encoder reorders the fused top ``rerank_top`` (blended with the fused order by
+``rerank_blend``). Dense cosine is kept on every candidate because the context pack's relevance
+floor is expressed in it.
 """
 
 from __future__ import annotations
@@ -130,8 +131,14 @@ def rerank(
     candidates: list[Candidate],
     top: int,
     score: Callable[[str, list[str]], list[float]],
+    blend: float = 1.0,
+    rrf_k: int = 20,
 ) -> list[Candidate]:
-    """Reorder the first ``top`` candidates by a cross-encoder's score; the rest follow."""
+    """Reorder the first ``top`` candidates by a cross-encoder's score; the rest follow.
+
+    ``blend`` weighs the cross-encoder's rank against the fused rank, both reciprocal
+    (``blend / (k + reranked) + (1 - blend) / (k + fused)``): 1 is the cross-encoder's order
+    alone, lower values keep some of the hybrid's order (a weak reranker then cannot undo it)."""
     head, tail = candidates[:top], candidates[top:]
     rows = reader.chunks([c.rowid for c in head])
     passages = []
@@ -141,7 +148,14 @@ def rerank(
         passages.append(f"{title}: {row.heading}\n{row.text}" if row.heading else f"{title}\n{row.text}")
     for c, s in zip(head, score(query, passages)):
         c.rerank = s
-    return sorted(head, key=lambda c: (-(c.rerank or 0.0), c.rowid)) + tail
+    if blend >= 1.0:
+        return sorted(head, key=lambda c: (-(c.rerank or 0.0), c.rowid)) + tail
+    by_rerank = sorted(range(len(head)), key=lambda i: (-(head[i].rerank or 0.0), head[i].rowid))
+    combined = [0.0] * len(head)
+    for position, i in enumerate(by_rerank, start=1):
+        combined[i] = blend / (rrf_k + position) + (1.0 - blend) / (rrf_k + i + 1)
+    order = sorted(range(len(head)), key=lambda i: (-combined[i], head[i].rowid))
+    return [head[i] for i in order] + tail
 
 
 def best_per_document(candidates: list[Candidate]) -> list[Candidate]:

@@ -95,6 +95,9 @@ def train(repo: FlowRepo, spec: TrainingPass, data: DatasetResult, progress: Pro
             decision = getattr(importlib.import_module(module), name)(repo, result.version, dataset=data.version)
             verdict = "promoted" if decision.promoted else "not promoted"
             message += f"; {spec.family} {result.version} {verdict}: {decision.reason}"
+            refit = getattr(decision, "fusion", None)  # a retrieval promotion refits the fusion for its models
+            if refit:
+                message += f"; fusion {'promoted' if refit.get('promoted') else 'kept'}: {refit.get('reason')}"
         except EvaluationError as exc:
             message += f"; {spec.family} {result.version} not promoted: {exc.render()}"
         return TrainStageResult(trained=True, message=message, version=None, new=plan.new, steps=plan.steps,

@@ -47,6 +47,10 @@ STALE_TEMP_S = 3600.0
 # named by a training pass (the retrieval models of issue 16) a whole model folder.
 SPECIALIST = ("adapter", "adapter_config.json", "a PEFT adapter folder")
 MODEL_FOLDER = ("model", "config.json", "a model folder")
+# Learned fusion (issue 16): no model, the retrieval weights fitted on the repository's history,
+# versioned and promoted like a model so the gate's choice has lineage and can be rolled back.
+FUSION = "fusion"
+FUSION_FOLDER = ("model", "fusion.json", "a fusion settings folder")
 
 
 def family_layout(family: str) -> tuple[str, str, str]:
@@ -55,10 +59,12 @@ def family_layout(family: str) -> tuple[str, str, str]:
 
     if family == "specialist":
         return SPECIALIST
+    if family == FUSION:
+        return FUSION_FOLDER
     if family in {p.family for p in passes()}:
         return MODEL_FOLDER
     raise RegistryError(f"unknown model family {family!r}",
-                        hint=f"use one of: {', '.join(sorted({'specialist', *(p.family for p in passes())}))}")
+                        hint=f"use one of: {', '.join(sorted({'specialist', FUSION, *(p.family for p in passes())}))}")
 
 
 def now_iso() -> str:

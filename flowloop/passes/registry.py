@@ -115,8 +115,8 @@ EMBEDDER = TrainingPass(
     family="embedder",
     gated_on="eval_retrieval",
     step_rows="positives",
-    gate="flowloop.evaluate.retrieval:promote_embedder",
-    rollback="flowloop.evaluate.retrieval:rollback_embedder",
+    gate="flowloop.evaluate.retrieval_gate:promote_embedder",
+    rollback="flowloop.evaluate.retrieval_gate:rollback_embedder",
 )
 
 
@@ -150,8 +150,8 @@ RERANKER = TrainingPass(
     family="reranker",
     gated_on="eval_retrieval",
     step_rows="positives",
-    gate="flowloop.evaluate.retrieval:promote_reranker",
-    rollback="flowloop.evaluate.retrieval:rollback_reranker",
+    gate="flowloop.evaluate.retrieval_gate:promote_reranker",
+    rollback="flowloop.evaluate.retrieval_gate:rollback_reranker",
 )
 
 

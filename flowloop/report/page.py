@@ -12,7 +12,8 @@ no scripts, no network). Charts:
 3. signals collected against the training thresholds, and signals by kind;
 4. retrieval usage: retrieval events per ISO week;
 5. knowledge health: each document's helpfulness from outcomes (posterior mean, tasks behind
-   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading.
+   it), least helpful first, with the ones ``flow pilr review`` calls possibly misleading;
+6. retrieval: the retrieval suite's systems side by side (``report/retrieval.py``).
 
 The last loop run is shown from the state its caller passes in (``flow loop`` its own run,
 ``flow report`` the saved one): the loop writes this page as its last stage, so the page may not
@@ -30,13 +31,14 @@ from typing import Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DatasetError
-from flowloop.evaluate.results import EvalResult, SuiteResult, all_results
+from flowloop.evaluate.results import EvalResult, RetrievalResult, SuiteResult, all_results, latest_retrieval
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
 from flowloop.report.curve import Curve, curve_chart, training_curve
 from flowloop.report.headline import headline
 from flowloop.report.validation import curve_chart as pr_chart
 from flowloop.report.validation import side_by_side, validation_result
+from flowloop.report.retrieval import retrieval_table
 
 REPORT_NAME = "index.html"
 SUITE_METRICS = {
@@ -63,6 +65,8 @@ class ReportData:
     loop: dict[str, Any] = field(default_factory=dict)
     tolerance: float = 0.05  # the gate's, for the headline's "fell by more than"
     helpfulness: list[tuple[str, str, Any]] = field(default_factory=list)  # (id, title, Helpfulness)
+    retrieval: RetrievalResult | None = None  # the newest retrieval suite result
+    fusion: dict[str, Any] | None = None  # the promoted fusion, if any
     misleading: set[str] = field(default_factory=set)
     curve: Curve | None = None  # knowledge against minutes trained, when a run resumed across budgets
 
@@ -72,7 +76,9 @@ def gather(repo: FlowRepo, loop_run: Mapping[str, Any] | None = None) -> ReportD
     from flowloop.pilr.store import PilrStore
     from flowloop.signals.store import open_store
 
-    out = ReportData(results=all_results(repo))
+    from flowloop.index.active import active_fusion
+
+    out = ReportData(results=all_results(repo), retrieval=latest_retrieval(repo), fusion=active_fusion(repo))
     documents = PilrStore(repo).scan().documents
     out.pilrs = [(doc.type.value, doc.meta.created) for doc in documents]
     from flowloop.pilr.helpfulness import compute
@@ -285,6 +291,7 @@ Dataset: {escape(data.dataset or 'not built')}.</p>
 {loop_line}
 {_planning_table(data.results)}
 {side_by_side(validation)}
+{retrieval_table(data.retrieval, data.fusion)}
 {"" if data.loop else threshold_steps(data)}
 {helpfulness_table(data)}
 {body}

@@ -56,7 +56,7 @@ def register_copy(repo: FlowRepo, tmp_path: Path, noise: float) -> str:
 
 
 def test_the_gate_refuses_a_worse_embedder_and_leaves_the_index_alone(gated_repo: FlowRepo, tmp_path: Path) -> None:
-    from flowloop.evaluate.retrieval import promote_embedder
+    from flowloop.evaluate.retrieval_gate import promote_embedder
 
     build_index(gated_repo)
     before = read_pointer(gated_repo)
@@ -71,7 +71,7 @@ def test_the_gate_refuses_a_worse_embedder_and_leaves_the_index_alone(gated_repo
 
 
 def test_a_forced_promotion_re_embeds_and_a_rollback_restores_the_old_vectors(gated_repo: FlowRepo, tmp_path: Path) -> None:
-    from flowloop.evaluate.retrieval import promote_embedder, rollback_embedder
+    from flowloop.evaluate.retrieval_gate import promote_embedder, rollback_embedder
 
     build_index(gated_repo)
     reader = IndexReader(gated_repo)
@@ -140,7 +140,7 @@ def test_no_held_out_queries_is_a_clear_refusal(tmp_path: Path) -> None:
     from retrieval_kit import make_history
 
     from flowloop.errors import EvaluationError
-    from flowloop.evaluate.retrieval import promote_embedder
+    from flowloop.evaluate.retrieval_gate import promote_embedder
 
     repo = make_history(tmp_path / "repo")
     build_dataset(repo)  # no tasks yet: no held-out cut, so no held-out retrieval queries

@@ -55,3 +55,29 @@ def test_missing_reranker_is_a_clear_error(kb_repo: FlowRepo, monkeypatch: pytes
     with pytest.raises(ModelNotFoundError, match="reranker folder") as info:
         Retriever(FlowRepo(kb_repo.root)).search("retry", log=False)
     assert info.value.field == "index.reranker"
+
+
+def test_rerank_blend_keeps_part_of_the_fused_order(kb_repo: FlowRepo) -> None:
+    """blend 1 is the cross-encoder's order alone; 0 keeps the fused order; between, both count."""
+    from flowloop.index.ranking import Candidate, rerank
+    from flowloop.index.store import IndexReader
+
+    build_index(kb_repo)
+    reader = IndexReader(kb_repo)
+    try:
+        rows = list(range(1, min(reader.chunk_count, 6) + 1))
+        doc = reader.doc_ids[int(reader.chunk_doc[0])]
+
+        def fused() -> list[Candidate]:
+            return [Candidate(rowid=r, doc_id=doc, fused=1.0 / r, dense=0.5) for r in rows]
+
+        def backwards(query: str, passages: list[str]) -> list[float]:  # prefers the fused order's tail
+            return [float(i) for i in range(len(passages))]
+
+        alone = [c.rowid for c in rerank(reader, "q", fused(), len(rows), backwards, blend=1.0)]
+        kept = [c.rowid for c in rerank(reader, "q", fused(), len(rows), backwards, blend=0.0)]
+        half = rerank(reader, "q", fused(), len(rows), backwards, blend=0.5, rrf_k=20)
+        assert alone == rows[::-1] and kept == rows
+        assert all(c.rerank is not None for c in half) and sorted(c.rowid for c in half) == rows
+    finally:
+        reader.close()

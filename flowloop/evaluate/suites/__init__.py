@@ -13,7 +13,8 @@ from typing import Any
 
 from flowloop.evaluate.results import SuiteResult
 from flowloop.evaluate.stats import bootstrap_intervals
-from flowloop.evaluate.suites import general, knowledge, planning, preference, validation
+from flowloop.evaluate.retrieval import FILES_METRIC, METRICS as RETRIEVAL_METRICS
+from flowloop.evaluate.suites import general, knowledge, planning, preference, retrieval, validation
 
 Details = list[dict[str, Any]]
 Statistic = Callable[[Details, Sequence[int]], dict[str, float]]
@@ -29,6 +30,13 @@ SUITES: dict[str, tuple[Statistic, tuple[str, ...], tuple[str, ...]]] = {
     "general": (general.statistic, ("accuracy",), ("accuracy",)),
 }
 
+# Suites of retrieval systems, not of a model (``flow eval --suite retrieval``): the documents
+# and, beside them, the code files. Same shape as ``SUITES``; their gate is the retrieval gate.
+SYSTEM_SUITES: dict[str, tuple[Statistic, tuple[str, ...], tuple[str, ...]]] = {
+    "retrieval": (retrieval.statistic, RETRIEVAL_METRICS, RETRIEVAL_METRICS),
+    "retrieval_files": (retrieval.files_statistic, (FILES_METRIC,), ()),
+}
+
 # Suites the gate treats as "reported, not gating unless it collapses".
 GUARD_SUITES = ("general",)
 
@@ -39,7 +47,7 @@ def suite_names() -> tuple[str, ...]:
 
 def summarise(name: str, details: Details, samples: int, seed: int) -> SuiteResult:
     """Point estimates, ``n`` and percentile-bootstrap 95% intervals of one suite's details."""
-    statistic, reported, _ = SUITES[name]
+    statistic, reported, _ = SUITES[name] if name in SUITES else SYSTEM_SUITES[name]
 
     def stat(idx: Sequence[int]) -> dict[str, float]:
         values = statistic(details, idx)
