@@ -39,6 +39,8 @@ class LoopSummary:
             "stages": self.stages,
         }
 
+LOCALIZER_ROW = "localizer"  # the evaluation's baseline key of the localizer-alone row
+
 
 def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str, dict[str, Any]]:
     """Base, retrieval-only, the localizer alone, specialist alone, specialist with context and the
@@ -54,8 +56,8 @@ def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str,
     baselines = result.get("baselines", {})
     if "retrieval_only" in baselines:
         out["retrieval_only"] = baselines["retrieval_only"]["planning"]
-    if "localizer" in baselines:
-        out["localizer alone"] = baselines["localizer"]["planning"]
+    if LOCALIZER_ROW in baselines:
+        out["localizer alone"] = baselines[LOCALIZER_ROW]["planning"]
     if newest != "base":
         if "alone" in baselines:
             out[f"{newest} alone"] = baselines["alone"]["planning"]
