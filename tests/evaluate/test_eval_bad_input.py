@@ -101,7 +101,7 @@ def test_json_output_shape(flow_repo: FlowRepo, tmp_path: Path) -> None:
     assert set(data["suites"]["planning"]) == {"f1", "precision", "recall", "n", "ci"}
     assert data["suites"]["planning"]["f1"] == pytest.approx(0.65) and data["suites"]["planning"]["n"] == 4
     assert set(data["suites"]["preference"]) == {"win_rate", "n", "ci"}
-    assert set(data["suites"]["validation"]) == {"precision", "recall", "n", "ci"}
+    assert set(data["suites"]["validation"]) == {"precision", "recall", "f1", "auroc", "n", "ci"}
     lo, hi = data["suites"]["planning"]["ci"]["f1"]
     assert lo <= 0.65 <= hi
     assert set(data["baselines"]) == {"base", "retrieval_only", "alone"}
@@ -109,3 +109,5 @@ def test_json_output_shape(flow_repo: FlowRepo, tmp_path: Path) -> None:
     # The human table renders the same numbers side by side.
     code, out, _ = flow(flow_repo, "eval", "--model", version)
     assert code == 0 and "retrieval only" in out and "with context" in out
+    # both reviewers' table, here with the generative one only (no reward model promoted)
+    assert "Validation: catching violations" in out and "generative v1" in out and "reward model" not in out
