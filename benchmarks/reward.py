@@ -39,9 +39,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 EXAMPLE = ROOT / "examples" / "ledgerline"
-# ../shared/histories from the main checkout or from a worktree beside it
-HISTORIES = next((p / "shared" / "histories" for p in ROOT.parents if (p / "shared" / "histories").is_dir()),
-                 ROOT.parent / "shared" / "histories")
 # where each history still has violations on both sides (httpx's hotfixes are nearly all before mid-2020)
 CUTS = {"click": "2025-06-01", "httpx": "2020-01-01"}
 FLOW = Path(sys.executable).parent / "flow"
@@ -99,10 +96,10 @@ def example(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def history(name: str, cut: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import reward_history as rh
+    from planning import HISTORIES, git_history
 
-    bundle = HISTORIES / f"{name}.bundle"
     started = time.perf_counter()
-    repo = rh.clone(bundle, work)
+    repo = git_history(work, HISTORIES / f"{name}.bundle")
     when = dt.datetime.fromisoformat(cut).replace(tzinfo=dt.timezone.utc)
     train_rows, test_rows, counts = rh.labelled(repo, when, args.max_chars, args.test_limit)
     train_rows = rh.balance(train_rows, args.train_limit)

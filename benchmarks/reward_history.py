@@ -1,8 +1,8 @@
 """Labelled commits of a real history for the reward benchmark, time-split at a cut.
 
 A git bundle (``../shared/histories/NAME.bundle``) is cloned into a temp folder, ``flow init``
-and ``flow collect git`` run on it (the real collector: ``reverted`` and ``hotfix`` outcomes),
-and every commit with code files becomes one labelled item:
+and ``flow collect git`` run on it (``planning.git_history``; the real collector: ``reverted``
+and ``hotfix`` outcomes), and every commit with code files becomes one labelled item:
 
 - text: the commit's diff as ``flow validate`` reads it (its hunks through
   ``flowloop.specialist.units.diff_units``: binary and huge files skipped), each hunk headed by
@@ -41,8 +41,8 @@ from typing import Any
 from flowloop.passes import get_pass, passes
 from flowloop.pipeline.manifest import FILE_NAMES, jsonl_bytes, write_version
 from flowloop.pipeline.records import iso
-from flowloop.repo import FlowRepo, init_repo
-from flowloop.signals.collect_git import collect_git, excluded
+from flowloop.repo import FlowRepo
+from flowloop.signals.collect_git import excluded
 from flowloop.signals.events import OutcomeEvent, WorkRecordEvent
 from flowloop.signals.store import open_store
 from flowloop.specialist.units import diff_units
@@ -58,14 +58,6 @@ class Commit:
     description: str
     files: list[str]
     failed_at: dt.datetime | None  # the first revert or fix that marked it, if any
-
-
-def clone(bundle: Path, work: Path) -> FlowRepo:
-    root = work / bundle.stem
-    subprocess.run(["git", "clone", "-q", str(bundle), str(root)], check=True)
-    repo = init_repo(root).repo
-    collect_git(repo)
-    return repo
 
 
 def commits(repo: FlowRepo) -> list[Commit]:
