@@ -82,7 +82,10 @@ def reward_model(work: Path, target: Path, steps: int, env: dict[str, str]) -> s
 
 
 def unpack(ref: str, into: Path) -> Path:
-    """The tracked files of ``ref`` (the ``flowloop`` package is what matters) in ``into``."""
+    """The tracked files of ``ref`` (the ``flowloop`` package is what matters) in ``into``; a
+    folder holding a ``flowloop`` package is used as it is."""
+    if (Path(ref) / "flowloop").is_dir():
+        return Path(ref)
     data = subprocess.run(["git", "archive", ref, "flowloop"], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(into, filter="data")
@@ -104,7 +107,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--steps", type=int, default=2)
-    parser.add_argument("--before", default="main", help="git ref of the tree to compare against")
+    parser.add_argument("--before", default="main", help="git ref (or folder) of the tree to compare against")
     parser.add_argument("--warm", action="store_true", help="also time the after tree with `flow serve` running")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
