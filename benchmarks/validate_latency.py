@@ -112,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(work)}
-        env.pop("PYTHONPATH", None)
+        # each `flow` started here runs this tree's code unless run_once names the other tree
+        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(work), "PYTHONPATH": str(ROOT)}
         repo = diff_repo(work, args.lines, env)
         version = reward_model(work, repo, args.steps, env)
         trees = {"before": unpack(args.before, work / "before"), "after": ROOT}
