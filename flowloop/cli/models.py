@@ -1,4 +1,4 @@
-"""``flow models list|show|promote|rollback``: the specialist's registry.
+"""``flow models list|show|promote|rollback``: the model registry (``list`` covers every family).
 
 Thin over ``flowloop.models.registry.Registry``. ``promote`` goes through the evaluation gate
 (``flowloop.evaluate.gate.gated_promote``: candidate vs current on the same held-out data, the
@@ -34,42 +34,72 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 @models_app.command("list")
-def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Every registered version, oldest first; the current one is marked."""
-    from flowloop.models.registry import Registry
+def list_cmd(
+    ctx: typer.Context,
+    family: Optional[str] = typer.Option(None, "--family", help="One model family (specialist, embedder, reranker, "
+                                         "localizer, reward); default: the specialist and every family with versions."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every registered version, oldest first, per model family; the current one is marked."""
+    from flowloop.models.registry import Registry, family_layout
+    from flowloop.passes import passes
 
-    registry = Registry(repo_of(ctx))
+    repo = repo_of(ctx)
+    if family is not None:
+        family_layout(family)  # an unknown family is an error naming the known ones
+    names = [family] if family else ["specialist", *dict.fromkeys(p.family for p in passes() if p.family != "specialist")]
+    listed = {name: Registry(repo, name) for name in names}
+    if as_json:
+        main = family or "specialist"
+        print_json({**_family_json(listed[main]),
+                    "families": {name: _family_json(registry) for name, registry in listed.items()}})
+        return
+    for name, registry in listed.items():
+        versions = registry.versions()
+        if not versions and (family or name != "specialist"):
+            if family:
+                console.print(f"no {name} version trained yet", highlight=False)
+            continue
+        _print_family(name, registry)
+
+
+def _family_json(registry: Any) -> dict[str, Any]:
+    current = registry.current()
+    name = current.version if current else None
+    return {"current": name, "versions": [{**v.manifest, "current": v.version == name} for v in registry.versions()]}
+
+
+def _print_family(family: str, registry: Any) -> None:
     versions = registry.versions()
     current = registry.current()
     name = current.version if current else None
-    if as_json:
-        print_json({"current": name, "versions": [{**v.manifest, "current": v.version == name} for v in versions]})
-        return
     if not versions:
         console.print("no model trained yet: run `flow train sft`")
         return
-    table = Table(title="specialist versions")
+    table = Table(title=f"{family} versions")
     for column in ("", "version", "pass", "parent", "dataset", "base", "steps", "loss", "tokens/s", "created"):
         table.add_column(column)
     for v in versions:
         m = v.metrics
         table.add_row("*" if v.version == name else "", v.version, v.pass_name, v.parent or "-",
-                      f"v{v.manifest.get('dataset_version')}", v.base_model, _fmt(m.get("steps")),
-                      _fmt(m.get("loss")), _fmt(m.get("tokens_per_second"), 0), v.created_at)
+                      f"v{v.manifest.get('dataset_version')}", str(v.manifest.get("base_model", "-")),
+                      _fmt(m.get("steps")), _fmt(m.get("loss")), _fmt(m.get("tokens_per_second"), 0), v.created_at)
     console.print(table)
-    console.print(f"current: {name or 'none (the base model answers)'}")
+    fallback = "none (the base model answers)" if family == "specialist" else "none (the packaged default serves)"
+    console.print(f"{'' if family == 'specialist' else family + ' '}current: {name or fallback}", highlight=False)
 
 
 @models_app.command("show")
 def show_cmd(
     ctx: typer.Context,
     version: str = typer.Argument("current", help="vN, current or latest."),
+    family: str = typer.Option("specialist", "--family", help="The model family the version belongs to."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One version's manifest (base, dataset, settings, metrics) and its promotions."""
     from flowloop.models.registry import Registry
 
-    registry = Registry(repo_of(ctx))
+    registry = Registry(repo_of(ctx), family)
     found = registry.get(version)
     events = [e.to_dict() for e in registry.history() if found.version in (e.version, e.previous)]
     if as_json:

@@ -24,28 +24,15 @@ def new_examples(repo: FlowRepo, pass_name: str, dataset: str) -> tuple[int, str
     Returns ``(count, last_version)``; with no earlier model of that pass every row is new.
     """
     from flowloop.evaluate.data import read_jsonl, version_name
-    from flowloop.evaluate.lineage import known_versions, read_manifest
+    from flowloop.models.registry import Registry
 
     spec = get_pass(pass_name)
     file = dataset_file(spec.train_file)
     rows = read_jsonl(repo.state_dir / "datasets" / dataset / file)
-    last = None
-    trained_on = None
-    if spec.family != "specialist":  # a retrieval pass's versions live in their own registry family
-        from flowloop.models.registry import Registry
-
-        found = Registry(repo, spec.family).latest()
-        if found is None:
-            return len(rows), None
-        last, trained_on = found.version, found.manifest.get("dataset_version")
-    for version in reversed(known_versions(repo) if spec.family == "specialist" else []):
-        if read_manifest(repo, version).get("pass") == pass_name:
-            last = version
-            break
-    if last is None:
+    found = Registry(repo, spec.family).latest(spec.name)
+    if found is None:
         return len(rows), None
-    if spec.family == "specialist":
-        trained_on = read_manifest(repo, last).get("dataset_version")
+    last, trained_on = found.version, found.manifest.get("dataset_version")
     seen = {row.get("id") for row in read_jsonl(repo.state_dir / "datasets" / version_name(trained_on) / file)} if trained_on else set()
     return sum(1 for row in rows if row.get("id") not in seen), last
 
@@ -60,7 +47,7 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
 
     train = repo.settings.train
     spec = get_pass(pass_name)
-    if spec.family != "specialist" and not spec.labelled:  # retrieval pairs: one row per positive, the pass's own batch size
+    if spec.step_rows == "positives":
         from flowloop.evaluate.data import read_jsonl
 
         rows = read_jsonl(repo.state_dir / "datasets" / dataset / dataset_file(spec.train_file))
@@ -69,6 +56,13 @@ def epoch_steps(repo: FlowRepo, pass_name: str, dataset: str) -> int:
         return max(1, math.ceil(positives * train.epochs / max(1, batch)))
     rows = len(load_training_data(repo, pass_name, dataset, force=True, seed=train.seed, weighting=train.weighting).rows)
     return max(1, math.ceil(rows * train.epochs / max(1, train.batch_size * train.grad_accum)))
+
+
+def _heldout_rows(repo: FlowRepo, dataset: str, file_key: str) -> int:
+    from flowloop.evaluate.data import read_jsonl
+
+    path = repo.state_dir / "datasets" / dataset / dataset_file(file_key)
+    return len(read_jsonl(path)) if path.is_file() else 0
 
 
 @dataclass(frozen=True)
@@ -99,5 +93,8 @@ def plan_pass(repo: FlowRepo, spec: TrainingPass, dataset: DatasetResult) -> Tra
     if last is not None and new < table.min_new:
         return TrainPlan(spec, new, last, reason=f"{spec.title}: {new} new {spec.new_unit} since {last} "
                                                  f"(needs {table.min_new})")
+    if spec.gated_on and not _heldout_rows(repo, dataset.version, spec.gated_on):
+        return TrainPlan(spec, new, last, reason=f"{spec.title}: no held-out rows ({dataset_file(spec.gated_on)}) "
+                                                 f"for its gate to judge a new version on; not trained")
     cap = table.loop_max_steps
     return TrainPlan(spec, new, last, steps=min(cap, epoch_steps(repo, spec.name, dataset.version)), cap=cap)

@@ -75,6 +75,14 @@ class TrainingPass:
     # True: its rows are the build's labelled outputs (compliant / violating texts in their
     # context, split like the validation items), not examples written for this pass.
     labelled: bool = False
+    # What one epoch's steps are counted over: ``examples`` (the weighted training rows, at the
+    # trainer's batch x grad_accum) or ``positives`` (the positive rows, at the pass's own
+    # ``batch_size``: retrieval pairs and work records, whose negatives ride along with them).
+    step_rows: str = "examples"
+    # The dataset file whose held-out rows its gate scores a new version on; when a build has
+    # none, the loop does not train it (a version no gate can judge is never promoted, so the
+    # run's time is better spent elsewhere). None: the gate has several suites to fall back on.
+    gated_on: str | None = None
 
     @property
     def completion_field(self) -> str:

@@ -113,6 +113,8 @@ EMBEDDER = TrainingPass(
     settings=EmbedderSettings,
     runner="flowloop.train.embedder:train_embedder",
     family="embedder",
+    gated_on="eval_retrieval",
+    step_rows="positives",
     gate="flowloop.evaluate.retrieval:promote_embedder",
     rollback="flowloop.evaluate.retrieval:rollback_embedder",
 )
@@ -146,6 +148,8 @@ RERANKER = TrainingPass(
     settings=RerankerSettings,
     runner="flowloop.train.reranker:train_reranker",
     family="reranker",
+    gated_on="eval_retrieval",
+    step_rows="positives",
     gate="flowloop.evaluate.retrieval:promote_reranker",
     rollback="flowloop.evaluate.retrieval:rollback_reranker",
 )
@@ -178,6 +182,8 @@ LOCALIZER = TrainingPass(
     settings=LocalizerSettings,
     runner="flowloop.train.localizer:train_localizer",
     family="localizer",
+    gated_on="eval_planning",
+    step_rows="positives",
     gate="flowloop.evaluate.localizer:gate_localizer",
 )
 
@@ -211,6 +217,7 @@ REWARD = TrainingPass(
     settings=RewardSettings,
     runner="flowloop.train.reward:train_reward",
     family="reward",
+    gated_on="reward_heldout",
     gate="flowloop.evaluate.reward:promote_reward",
     labelled=True,
 )

@@ -115,3 +115,29 @@ def test_models_cli_list_show_rollback(registry: Registry, tmp_path: Path) -> No
     assert rolled.exit_code == 0 and json.loads(rolled.stdout)["version"] == "v1"
     missing = runner.invoke(app, ["-C", root, "models", "show", "v9"])
     assert missing.exit_code == 1 and "no model version v9" in missing.output
+
+
+def test_models_list_shows_every_family_with_versions(registry: Registry, tmp_path: Path) -> None:
+    root = str(registry.repo.root)
+    registry.register(adapter(tmp_path), fields())
+    model = tmp_path / "localizer-model"
+    model.mkdir()
+    (model / "config.json").write_text("{}", encoding="utf-8")
+    localizer = Registry(registry.repo, "localizer")
+    localizer.register(model, fields("localizer"))
+    localizer.promote("v1", "setup")
+    listed = runner.invoke(app, ["-C", root, "models", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    data = json.loads(listed.stdout)
+    assert data["current"] is None and [v["version"] for v in data["versions"]] == ["v1"]  # the specialist's
+    assert data["families"]["localizer"]["current"] == "v1"
+    assert data["families"]["reward"] == {"current": None, "versions": []}
+    text = runner.invoke(app, ["-C", root, "models", "list"])
+    assert "localizer versions" in text.stdout and "localizer current: v1" in text.stdout
+    assert "reward versions" not in text.stdout  # a family with nothing trained stays out of the way
+    one = runner.invoke(app, ["-C", root, "models", "list", "--family", "reward"])
+    assert one.exit_code == 0 and "no reward version trained yet" in one.stdout
+    bad = runner.invoke(app, ["-C", root, "models", "list", "--family", "nope"])
+    assert bad.exit_code == 1 and "unknown model family 'nope'" in bad.output
+    shown = runner.invoke(app, ["-C", root, "models", "show", "current", "--family", "localizer", "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["pass"] == "localizer"
