@@ -1,10 +1,15 @@
-"""A real local HTTP server for an ASGI app (uvicorn on 127.0.0.1), for tests of served models."""
+"""Real local servers for tests: an ASGI app (uvicorn on 127.0.0.1) for served models, and
+`flow serve` as a subprocess for the warm path."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,3 +38,32 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+FLOW = str(Path(sys.executable).with_name("flow"))
+
+
+def start_flow_serve(repo: Any, *args: str) -> "subprocess.Popen[str]":
+    """``flow serve`` for ``repo`` in a subprocess, returned once it answers ``/health``."""
+    from flowloop.index.warm import is_running, state_file
+
+    proc = subprocess.Popen([FLOW, "-C", str(repo.root), "serve", *args], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"flow serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        if state_file(repo).exists() and is_running(repo, timeout_s=2.0):
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("flow serve did not start")
+
+
+def stop_flow_serve(proc: "subprocess.Popen[str]") -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -85,11 +85,12 @@ def render_result(data: dict[str, Any]) -> None:
 def render_reviewers(model: str, reviewer: dict[str, Any], reward: dict[str, Any] | None) -> None:
     """Both reviewers on the same held-out items: the generative one and the reward model."""
     side = Table(title="Validation: catching violations, both reviewers on the same items (95% CI)")
-    for col in ("reviewer", "threshold", "precision", "recall", "F1", "AUROC", "n"):
-        side.add_column(col, justify="left" if col == "reviewer" else "right")
-    rows = [(f"{model} (generative, review role)", reviewer, 0.5)]
+    side.add_column("reviewer", no_wrap=True)
+    for col in ("threshold", "precision", "recall", "F1", "AUROC", "n"):
+        side.add_column(col, justify="right")
+    rows = [(f"generative {model}", reviewer, 0.5)]
     if reward:
-        rows.append(("reward model (promoted)", reward, reward.get("threshold", 0.5)))
+        rows.append(("reward model", reward, reward.get("threshold", 0.5)))
     for name, suite, threshold in rows:
         side.add_row(name, f"{threshold:.3f}", *(_cell(suite, m) for m in ("precision", "recall", "f1", "auroc")),
                      str(suite["n"]))

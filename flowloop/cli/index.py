@@ -146,10 +146,11 @@ def register(app: typer.Typer) -> None:
         port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Listen on 127.0.0.1:PORT (0: any free port) "
                                            "instead of the unix socket .flow/state/warm.sock."),
     ) -> None:
-        """Optional: keep the index and the embedder warm for agent hooks, which work without it (address in .flow/state/warm.json)."""
+        """Optional: keep the index, the embedder and the reward model warm for agent hooks and `flow validate`, which work without it (address in .flow/state/warm.json)."""
         import signal
 
         from flowloop.index.warm import serve
+        from flowloop.specialist.warm_scoring import SCORE_PATH, score_route
 
         def ready(address: str) -> None:
             err_console.print(f"serving warm retrieval on {address} (Ctrl-C to stop)")
@@ -159,6 +160,7 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, stop)
         try:
-            serve(repo_of(ctx), port=port, ready=ready)
+            repo = repo_of(ctx)
+            serve(repo, port=port, ready=ready, routes={SCORE_PATH: score_route(repo)})
         except KeyboardInterrupt:
             err_console.print("warm server stopped")

@@ -22,7 +22,12 @@ Input: --plan FILE (--plan - reads standard input) for a plan; otherwise a git d
 gets a score and, when flagged, the convention documents retrieved for it, cited by id.
 
 Scorer: the promoted reward model and the threshold recorded with it; with none, the generative
-reviewer (said in the output), or an error with --require-model.
+reviewer (said in the output), or an error with --require-model. A running `flow serve` scores
+warm (faster); without one the model loads in this process.
+
+Skipped, and named with the reason: binary files, files with more than --max-file-lines changed
+lines, hunks beyond the 200th. An empty diff or plan, or one whose every part was skipped, has
+nothing to validate: exit 0, and the output says so.
 
 Exit codes: 0 nothing below threshold (or nothing to validate); 1 at least one unit below
 threshold; 2 could not validate (missing or binary plan file, unknown revision range, no reward

@@ -263,7 +263,8 @@ class InferenceSettings(_Section):
     api_key: str = Field("", description="API key for that URL (prefer FLOW_INFERENCE__API_KEY).")
     max_new_tokens: int = Field(256, ge=1, description="Generation cap.")
     precision: Literal["auto", "bf16", "fp32"] = Field(
-        "auto", description="Weights of in-process inference: auto = bf16 on a bf16 GPU, fp32 on a CPU (exact under batching)."
+        "auto", description="Weights of in-process inference: auto = bf16 on a bf16 GPU, fp32 on a CPU (exact under batching); "
+        "the reward model, which scores one unit per forward on a CPU, uses bf16 on a CPU with native bf16 too."
     )
     batch_size: int = Field(8, ge=1, description="Prompts per forward pass when evaluation scores or generates many.")
     timeout_s: float = Field(120.0, gt=0, description="HTTP timeout of the 'openai' backend, in seconds.")

@@ -212,8 +212,7 @@ def evaluate_model(
     result.empty = sorted({*(stored.empty if stored else []), *(s for s in wanted if s not in available)} - set(result.suites))
     todo = [s for s in available if s not in result.suites]
     need_baselines = "planning" in available and not _has_baselines(result, ref)
-    need_reward = "validation" in available and _reward_missing(repo, result, wanted)
-    if not todo and not need_baselines and not need_reward:
+    if not todo and not need_baselines and not _reward_missing(repo, result, wanted):
         return _only(result, wanted)
 
     samples, seed = repo.settings.eval.bootstrap_samples, repo.settings.eval.seed
@@ -236,7 +235,7 @@ def evaluate_model(
             kept = {k: v for k, v in result.baselines.items() if k == REWARD_BASELINE}
             result.baselines = {**kept, **_planning_baselines(repo, ref, scorer, data, progress, make, reuse)}
     _add_paired(result, samples, seed)
-    if need_reward:
+    if _reward_missing(repo, result, wanted):  # after the suites: the row sits beside the validation suite
         result.baselines.pop(REWARD_BASELINE, None)
         reward = reward_details(repo, data.items("validation"))
         if reward is not None:
@@ -261,8 +260,9 @@ def _add_paired(result: EvalResult, samples: int, seed: int) -> None:
 
 
 def _reward_missing(repo: FlowRepo, result: EvalResult, wanted: Sequence[str]) -> bool:
-    """Whether the validation suite lacks the promoted reward model's row (none yet, or an
-    older reward version's: a reward model is promoted apart from the specialist)."""
+    """Whether the validation suite (scored, and asked for) lacks the promoted reward model's
+    row: none yet, or an older reward version's (a reward model is promoted apart from the
+    specialist), or one left from a reward model since rolled back to none."""
     if "validation" not in wanted or "validation" not in result.suites:
         return False
     from flowloop.models.reward import resolve_version

@@ -11,6 +11,9 @@ stale address, a timeout, a bad answer): a hook then simply injects nothing.
 
 API: ``GET /health``; ``POST /context`` ``{"task", "budget"?, "session"?}`` -> a context pack;
 ``POST /search`` ``{"query", "k"?, "types"?}`` -> ``{"hits": [...]}``. Errors: 400 ``{"error"}``.
+A higher layer may add routes (``serve(routes=...)``): ``flow serve`` adds ``POST /score``, the
+reward model kept warm for ``flow validate`` (``flowloop.specialist.warm_scoring``); a route
+runs under its own lock, so a slow scoring call never holds up a hook's context pack.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import json
 import os
 import socket
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from flowloop.errors import ConfigError
-from flowloop.index.types import ContextPack
+from flowloop.index.types import ContextPack, Hit
 from flowloop.repo import FlowRepo
 
 MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; longer paths fall back to a TCP port
@@ -204,6 +208,17 @@ def warm_context(
         return None
 
 
+def warm_search(repo: FlowRepo, query: str, k: int, timeout_s: float = 5.0) -> list[Hit] | None:
+    """Search hits from a running ``flow serve``, or None (no server, a refused address, a bad answer)."""
+    if not state_file(repo).exists() and not repo.settings.index.warm_url:
+        return None  # no server announced: do not even try to connect
+    try:
+        data = request(repo, "/search", {"query": query, "k": k}, timeout_s)
+        return None if data is None else [Hit(**hit) for hit in data["hits"]]
+    except (ConfigError, KeyError, TypeError):
+        return None
+
+
 def is_running(repo: FlowRepo, timeout_s: float = 0.5) -> bool:
     return request(repo, "/health", None, timeout_s) is not None
 
@@ -211,8 +226,15 @@ def is_running(repo: FlowRepo, timeout_s: float = 0.5) -> bool:
 # -- server -------------------------------------------------------------------------------------
 
 
-def _handler_class(retriever: Any, lock: Any) -> type:
+Route = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _handler_class(retriever: Any, lock: Any, routes: Mapping[str, Route] | None = None) -> type:
+    import threading
     from http.server import BaseHTTPRequestHandler
+
+    routes = dict(routes or {})
+    route_lock = threading.Lock()  # one call of an added route at a time, apart from retrieval
 
     from flowloop.errors import FlowError
 
@@ -242,6 +264,11 @@ def _handler_class(retriever: Any, lock: Any) -> type:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("the body must be a JSON object")
+                if self.path in routes:
+                    with route_lock:
+                        data = routes[self.path](body)
+                    self._send(200, data)
+                    return
                 with lock:  # one retrieval at a time: SQLite connection and model are shared
                     if self.path == "/context":
                         pack = retriever.context_pack(str(body.get("task") or ""), budget=body.get("budget"),
@@ -265,9 +292,11 @@ def _handler_class(retriever: Any, lock: Any) -> type:
     return Handler
 
 
-def serve(repo: FlowRepo, port: int | None = None, ready: Callable[[str], None] | None = None) -> None:
+def serve(repo: FlowRepo, port: int | None = None, ready: Callable[[str], None] | None = None,
+          routes: Mapping[str, Route] | None = None) -> None:
     """Serve until interrupted; ``port`` None means the unix socket (or a free port if its path
-    is too long). ``ready(address)`` is called once the server accepts requests."""
+    is too long). ``ready(address)`` is called once the server accepts requests; ``routes`` adds
+    POST paths (path -> function of the JSON body, returning the JSON answer)."""
     import datetime as dt
     import socketserver
     import threading
@@ -286,7 +315,7 @@ def serve(repo: FlowRepo, port: int | None = None, ready: Callable[[str], None] 
         raise LockError("a warm server already answers for this repository", path=state_file(repo),
                         hint="stop it first (its pid is in that file), or use it")
     retriever = Retriever(repo, log_mode="background").warm_up()
-    handler = _handler_class(retriever, threading.Lock())
+    handler = _handler_class(retriever, threading.Lock(), routes)
     sock_path = socket_file(repo)
     server: socketserver.BaseServer
     if port is None and len(str(sock_path)) <= MAX_UNIX_PATH:

@@ -5,4 +5,6 @@
 - ``flowloop.specialist.server.create_app``: the OpenAI-compatible endpoint of ``flow serve-model``;
 - ``flowloop.specialist.validate.validate``: ``flow validate``, the reward model as a scoring gate
   on plans and diff hunks (units in ``units.py``, output formats in ``validate_formats.py``).
+- ``flowloop.specialist.validate.score_plans``: plan texts scored by the promoted reward model
+  (as ``flow validate --plan`` scores one), best first by ``.ranking``: what plan ranking calls.
 """

@@ -14,7 +14,6 @@ for it (its path and changed lines), cited by id. Rendering is :mod:`.validate_f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,17 +77,25 @@ class Scorer:
 
 
 class RewardScorer(Scorer):
-    def __init__(self, repo: FlowRepo, version: Any) -> None:
-        from flowloop.models.reward import calibration, load_reward
+    """A reward version: asked of the warm server when one runs (``warm`` says so), else loaded
+    here, once, when the first units are scored."""
 
-        self.model = load_reward(repo, version)
-        self.name, self.threshold = f"reward {version.version}", self.model.threshold
+    def __init__(self, repo: FlowRepo, version: Any) -> None:
+        from flowloop.models.reward import calibration, threshold_of
+
+        self.repo, self.version = repo, version
+        self.name, self.threshold = f"reward {version.version}", threshold_of(version)
         self.calibration = calibration(version)
+        self.warm = False
 
     def scores(self, units: list[Unit]) -> list[float]:
-        from flowloop.models.reward import reward_input
+        from flowloop.models.reward import load_reward, reward_input
+        from flowloop.specialist.warm_scoring import warm_scores
 
-        return self.model.score([reward_input(u.text, f"File: {u.path}" if u.kind == "hunk" else "") for u in units])
+        texts = [reward_input(u.text, f"File: {u.path}" if u.kind == "hunk" else "") for u in units]
+        found = warm_scores(self.repo, self.version.version, texts)
+        self.warm = found is not None
+        return found if found is not None else load_reward(self.repo, self.version).score(texts)
 
 
 class ReviewerScorer(Scorer):
@@ -108,18 +115,14 @@ class ReviewerScorer(Scorer):
 
 def review_scores(model: Any, settings: Any, items: list[tuple[str, str]]) -> list[float]:
     """P(OK) / (P(OK) + P(VIOLATION)) of the review role's first word, per (text, context)."""
-    from flowloop.pipeline.prompts import OK, VIOLATION, review_messages
+    from flowloop.pipeline.prompts import OK, VIOLATION, p_ok, review_messages
 
     pairs = []
     for text, context in items:
         prompt = review_messages(settings, text, context)
         pairs += [(prompt, VIOLATION), (prompt, OK)]
     scored = model.loglikelihood_many(pairs, end_of_turn=False)
-    out = []
-    for i in range(0, len(scored), 2):
-        margin = scored[i][0] - scored[i + 1][0]  # log P(VIOLATION) - log P(OK)
-        out.append(1.0 / (1.0 + math.exp(max(-60.0, min(60.0, margin)))))
-    return out
+    return [p_ok(scored[i][0] - scored[i + 1][0]) for i in range(0, len(scored), 2)]
 
 
 def choose_scorer(repo: FlowRepo, model: str = "current", require_model: bool = False) -> tuple[Scorer, list[str]]:
@@ -137,8 +140,47 @@ def choose_scorer(repo: FlowRepo, model: str = "current", require_model: bool = 
                                   "role, threshold 0.5); train one with `flow train reward`"]
 
 
+@dataclass
+class PlanScores:
+    """What :func:`score_plans` found: one P(compliant) per plan, in order, and what scored them."""
+
+    scores: list[float]
+    scorer: str  # "reward vN" | "reviewer <model>"
+    threshold: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ranking(self) -> list[int]:
+        """Plan indices, best (highest score) first; ties keep the given order."""
+        return sorted(range(len(self.scores)), key=lambda i: -self.scores[i])
+
+
+def score_plans(repo: FlowRepo, plans: list[str], *, model: str = "current", require_model: bool = False) -> PlanScores:
+    """Score plan texts with the promoted reward model, exactly as ``flow validate --plan`` scores
+    one (the same classifier input), e.g. to rank the N plans of ``flow plan``.
+
+    ``model``: ``current`` (the promoted reward model), ``latest`` or ``vN``. With no reward model
+    the generative reviewer scores and ``notes`` says so; ``require_model`` raises instead.
+    An empty list scores nothing and loads no model."""
+    if not plans:
+        return PlanScores([], "none", 0.0)
+    scorer, notes = choose_scorer(repo, model, require_model)
+    units = [Unit(f"plan-{n}", "plan", f"plan {n + 1}", 1, text.strip()) for n, text in enumerate(plans)]
+    return PlanScores(scorer.scores(units), scorer.name, scorer.threshold, notes)
+
+
+def _cited(hits: Any) -> list[dict[str, Any]]:
+    return [{"id": h.id, "title": h.title, "path": h.path, "score": round(h.score, 4)} for h in hits]
+
+
 def conventions_for(repo: FlowRepo, units: list[Unit], k: int = 3) -> tuple[dict[str, list[dict[str, Any]]], str]:
-    """The ``k`` documents retrieved for each unit (id, title, path, score); a note when no index."""
+    """The ``k`` documents retrieved for each unit (id, title, path, score); a note when no index.
+    A running ``flow serve`` answers them warm; otherwise the index is opened here."""
+    from flowloop.index.warm import warm_search
+
+    warm = {u.id: warm_search(repo, u.query, k) for u in units}
+    if all(hits is not None for hits in warm.values()):
+        return {uid: _cited(hits) for uid, hits in warm.items()}, ""
     from flowloop.index.api import Retriever
 
     try:
@@ -152,10 +194,20 @@ def conventions_for(repo: FlowRepo, units: list[Unit], k: int = 3) -> tuple[dict
                 hits = retriever.search(unit.query, k=k, log=False)
             except (IndexError_, QueryError) as exc:
                 return found, f"conventions not cited: {exc.message}"
-            found[unit.id] = [{"id": h.id, "title": h.title, "path": h.path, "score": round(h.score, 4)} for h in hits]
+            found[unit.id] = _cited(hits)
     finally:
         retriever.close()
     return found, ""
+
+
+def nothing_to_validate(units: Units) -> str:
+    """Why an input with no units passes: empty, or every part of it skipped (named apart)."""
+    if units.skipped:
+        return (f"nothing to validate: every change in the {units.source} was skipped "
+                f"({len(units.skipped)} part(s) skipped, each named with its reason)")
+    if units.source.startswith("plan "):
+        return f"nothing to validate: the {units.source} is empty"
+    return f"nothing to validate: the {units.source} has no changes to score"
 
 
 def validate(repo: FlowRepo, units: Units, *, model: str = "current", require_model: bool = False,
@@ -166,8 +218,7 @@ def validate(repo: FlowRepo, units: Units, *, model: str = "current", require_mo
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise ValidateError(f"the threshold must be between 0 and 1, not {threshold}", field="--threshold")
     if not units.units:
-        return Report(units.source, "none", 0.0, skipped=units.skipped,
-                      notes=[f"nothing to validate: the {units.source} has no changes to score"])
+        return Report(units.source, "none", 0.0, skipped=units.skipped, notes=[nothing_to_validate(units)])
     notes: list[str] = []
     if scorer is None:
         scorer, notes = choose_scorer(repo, model, require_model)
@@ -175,6 +226,8 @@ def validate(repo: FlowRepo, units: Units, *, model: str = "current", require_mo
     if threshold is not None:
         notes.append(f"threshold {threshold:g} given by hand (the model's is {scorer.threshold:.3f})")
     scores = scorer.scores(units.units)
+    if getattr(scorer, "warm", False):
+        notes.append("scored by the warm server (`flow serve`)")
     results = [Scored(u, s, s < line) for u, s in zip(units.units, scores)]
     report = Report(units.source, scorer.name, line, results, units.skipped, notes,
                     getattr(scorer, "calibration", {}))

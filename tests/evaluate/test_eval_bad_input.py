@@ -109,3 +109,5 @@ def test_json_output_shape(flow_repo: FlowRepo, tmp_path: Path) -> None:
     # The human table renders the same numbers side by side.
     code, out, _ = flow(flow_repo, "eval", "--model", version)
     assert code == 0 and "retrieval only" in out and "with context" in out
+    # both reviewers' table, here with the generative one only (no reward model promoted)
+    assert "Validation: catching violations" in out and "generative v1" in out and "reward model" not in out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,44 +13,22 @@ from typing import Iterator
 import pytest
 
 from flowloop.index.api import build_index, context_pack
-from flowloop.index.warm import is_running, request, state_file, warm_context
+from flowloop.index.warm import request, state_file, warm_context
 from flowloop.repo import FlowRepo
+from helpers_serving import start_flow_serve, stop_flow_serve
 
 FLOW = str(Path(sys.executable).with_name("flow"))
 TASK = "retry failed card payments"
 
 
-def _start(repo: FlowRepo, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([FLOW, "-C", str(repo.root), "serve", *args], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"flow serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        if state_file(repo).exists() and is_running(repo, timeout_s=2.0):
-            return proc
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("flow serve did not start")
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
 def served(kb_repo: FlowRepo) -> Iterator[tuple[FlowRepo, subprocess.Popen[str]]]:
     build_index(kb_repo)
-    proc = _start(kb_repo)
+    proc = start_flow_serve(kb_repo)
     try:
         yield kb_repo, proc
     finally:
-        _stop(proc)
+        stop_flow_serve(proc)
 
 
 def test_warm_context_matches_cold_pack(served: tuple[FlowRepo, subprocess.Popen[str]]) -> None:
@@ -76,7 +53,7 @@ def test_warm_context_matches_cold_pack(served: tuple[FlowRepo, subprocess.Popen
 def test_server_stops_cleanly_and_logs_usage(served: tuple[FlowRepo, subprocess.Popen[str]]) -> None:
     repo, proc = served
     assert warm_context(repo, TASK, budget=300, timeout_s=5.0, session="sess-42") is not None
-    _stop(proc)
+    stop_flow_serve(proc)
     assert proc.returncode == 0
     assert not state_file(repo).exists() and not (repo.state_dir / "warm.sock").exists()
     from flowloop.signals.store import open_store
@@ -117,10 +94,10 @@ def test_a_silent_server_times_out(kb_repo: FlowRepo) -> None:
 
 def test_tcp_port_mode(kb_repo: FlowRepo) -> None:
     build_index(kb_repo)
-    proc = _start(kb_repo, "--port", "0")
+    proc = start_flow_serve(kb_repo, "--port", "0")
     try:
         assert json.loads(state_file(kb_repo).read_text())["url"].startswith("http://127.0.0.1:")
         pack = warm_context(kb_repo, TASK, budget=300, timeout_s=5.0)
         assert pack is not None and "evg-payment-retries" in {d.id for d in pack.documents}
     finally:
-        _stop(proc)
+        stop_flow_serve(proc)

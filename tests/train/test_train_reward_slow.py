@@ -21,7 +21,8 @@ def test_reward_v1_lands_in_its_own_family_with_lineage_and_a_threshold(reward_t
     # chosen on the newest 20% of the training tasks (3 of 16), held aside from fitting: not on
     # the 8 held-out items the validation suite and the gate score
     assert calibration["n"] == 3 and calibration["slice"] == "calibration" and calibration["target_precision"] == 0.8
-    assert calibration["to"] < "2024-01-01T13:00"  # the held-out tasks finished from hour 100 on
+    # tasks T-15..T-17 (hours 15-17 of 2024-01-01); the held-out tasks finished from hour 100 on
+    assert (calibration["from"], calibration["to"]) == ("2024-01-01T15:00:00+00:00", "2024-01-01T17:00:00+00:00")
     assert 0.0 < calibration["threshold"] <= 1.0 + 1e-5
     assert Registry(reward_trained, FAMILY).current().version == "v1"
 
