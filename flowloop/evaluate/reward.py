@@ -64,7 +64,7 @@ class ReviewerScores:
 
 
 def scored_details(ids: Sequence[str], scores: Sequence[float], compliant: Sequence[bool], threshold: float,
-                   **extra: Any) -> list[dict[str, Any]]:
+                   /, **extra: Any) -> list[dict[str, Any]]:
     """Per-item details of the validation suite's shape for scores read at ``threshold``."""
     return [{"id": i, "violating": not ok, "flagged": s < threshold, "score": round(s, 6), **extra}
             for i, s, ok in zip(ids, scores, compliant)]
