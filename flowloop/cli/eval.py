@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowloop.cli.common import console, err_console, markup, print_json, repo_of
+from flowloop.evaluate.results import LOCALIZER_BASELINE
 from flowloop.types import StageProgress
 
 
@@ -65,7 +66,7 @@ def render_result(data: dict[str, Any]) -> None:
         rows = [
             ("base model (with context)", baselines.get("base", {}).get("planning")),
             ("retrieval only", baselines.get("retrieval_only", {}).get("planning")),
-            ("localizer alone", baselines.get("localizer", {}).get("planning")),
+            ("localizer alone", baselines.get(LOCALIZER_BASELINE, {}).get("planning")),
             (f"{data['model']} alone", baselines.get("alone", {}).get("planning")),
             (f"{data['model']} with context", data["suites"]["planning"]),
             (f"full planner (localizer + {data['model']})", data["suites"].get("planner")),

@@ -21,6 +21,8 @@ from flowloop.evaluate.stats import Interval
 from flowloop.repo import FlowRepo
 
 EVALS_DIR = "evals"
+# The key of the localizer-alone row in an EvalResult's baselines (beside retrieval_only, alone, base).
+LOCALIZER_BASELINE = "localizer"
 RECORD_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

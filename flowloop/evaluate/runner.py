@@ -20,7 +20,7 @@ from typing import Any
 from flowloop.errors import EvaluationError
 from flowloop.evaluate import data as eval_data
 from flowloop.evaluate.lineage import BASE, ModelRef, check_lineage, resolve_model
-from flowloop.evaluate.results import EvalResult, SuiteResult, load_result, store_result
+from flowloop.evaluate.results import LOCALIZER_BASELINE, EvalResult, SuiteResult, load_result, store_result
 from flowloop.evaluate.reward import reward_details
 from flowloop.evaluate.suites import SUITES, general, knowledge, planning, preference, summarise, validation
 from flowloop.inference.model import Model
@@ -46,7 +46,7 @@ def eval_settings(repo: FlowRepo, max_examples: int | None = None) -> dict[str, 
         "planning_max_new_tokens": s.eval.planning_max_new_tokens,
         "plan_max_new_tokens": s.plan.max_new_tokens,
         # the full planner starts from the promoted localizer: another one changes its numbers
-        "localizer": _current_localizer(repo),
+        LOCALIZER_BASELINE: _current_localizer(repo),
         "base_model": s.train.base_model,
         "precision": s.inference.precision,
         "max_length": s.train.max_length,
@@ -308,7 +308,7 @@ def _planning_baselines(
 
     localized, _why = planning_row(repo, items)
     if localized is not None:  # the learned localizer alone, on the same tasks
-        out["localizer"] = {"planning": summarise("planning", localized, samples, seed)}
+        out[LOCALIZER_BASELINE] = {"planning": summarise("planning", localized, samples, seed)}
     if ref.is_base:
         return out  # the comparison is specialist alone vs with context; base alone would only cost time
     alone = planning.run_model(

@@ -43,15 +43,18 @@ def _index_dir(repo: FlowRepo) -> Path:
     return repo.state_dir / "index"
 
 
-def active_override(repo: FlowRepo) -> dict[str, Any] | None:
-    path = _index_dir(repo) / ACTIVE
+def _read_pointer(path: Path, what: str, hint: str) -> Any:
+    """A pointer file's JSON (None when there is none); an unreadable one is an error naming it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"unreadable embedder pointer: {exc}", path=path,
-                          hint="remove it to serve with [index] embedder again") from exc
+        raise IndexError_(f"unreadable {what} pointer: {exc}", path=path, hint=hint) from exc
+
+
+def active_override(repo: FlowRepo) -> dict[str, Any] | None:
+    data = _read_pointer(_index_dir(repo) / ACTIVE, "embedder", "remove it to serve with [index] embedder again")
     return data if isinstance(data, dict) and data.get("embedder") else None
 
 
@@ -63,14 +66,7 @@ def effective_embedder(repo: FlowRepo) -> str:
 
 def effective_reranker(repo: FlowRepo) -> str:
     """The reranker queries are re-scored with: the promoted one, else ``[index] reranker`` ("" = off)."""
-    path = _index_dir(repo) / ACTIVE_RERANKER
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return repo.settings.index.reranker
-    except (OSError, ValueError) as exc:
-        raise IndexError_(f"unreadable reranker pointer: {exc}", path=path,
-                          hint="remove it to use [index] reranker again") from exc
+    data = _read_pointer(_index_dir(repo) / ACTIVE_RERANKER, "reranker", "remove it to use [index] reranker again")
     return str(data.get("reranker") or "") if isinstance(data, dict) else repo.settings.index.reranker
 
 
@@ -91,13 +87,9 @@ def fusion_path(repo: FlowRepo) -> Path:
 def active_fusion(repo: FlowRepo) -> dict[str, Any] | None:
     """The promoted fusion (its settings, version and the models it was fitted with), or None."""
     path = fusion_path(repo)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = _read_pointer(path, "fusion", "remove it to rank with the [index] weights again")
+    if data is None:
         return None
-    except (OSError, ValueError) as exc:
-        raise IndexError_(f"unreadable fusion pointer: {exc}", path=path,
-                          hint="remove it to rank with the [index] weights again") from exc
     if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
         raise IndexError_("unreadable fusion pointer: no settings", path=path,
                           hint="remove it to rank with the [index] weights again")

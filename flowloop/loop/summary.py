@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowloop.evaluate.results import LOCALIZER_BASELINE
 from flowloop.loop.results import EvaluateResult
 
 
@@ -39,8 +40,6 @@ class LoopSummary:
             "stages": self.stages,
         }
 
-LOCALIZER_ROW = "localizer"  # the evaluation's baseline key of the localizer-alone row
-
 
 def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str, dict[str, Any]]:
     """Base, retrieval-only, the localizer alone, specialist alone, specialist with context and the
@@ -56,8 +55,8 @@ def planning_numbers(evaluated: EvaluateResult, trained: list[str]) -> dict[str,
     baselines = result.get("baselines", {})
     if "retrieval_only" in baselines:
         out["retrieval_only"] = baselines["retrieval_only"]["planning"]
-    if LOCALIZER_ROW in baselines:
-        out["localizer alone"] = baselines[LOCALIZER_ROW]["planning"]
+    if LOCALIZER_BASELINE in baselines:
+        out["localizer alone"] = baselines[LOCALIZER_BASELINE]["planning"]
     if newest != "base":
         if "alone" in baselines:
             out[f"{newest} alone"] = baselines["alone"]["planning"]

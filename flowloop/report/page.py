@@ -31,7 +31,7 @@ from typing import Any
 
 from flowloop.atomic import atomic_write_text
 from flowloop.errors import DatasetError
-from flowloop.evaluate.results import EvalResult, RetrievalResult, SuiteResult, all_results, latest_retrieval
+from flowloop.evaluate.results import LOCALIZER_BASELINE, EvalResult, RetrievalResult, SuiteResult, all_results, latest_retrieval
 from flowloop.repo import FlowRepo
 from flowloop.report import svg
 from flowloop.report.curve import Curve, curve_chart, training_curve
@@ -161,6 +161,9 @@ def suite_charts(results: list[EvalResult]) -> list[str]:
         series = []
         for name, pick, m in series_spec:
             points = [_point(pick(r), m) for r in per_model.values()]
+            if all(p[0] is None for p in points):
+                # A series no model was measured on would be a legend entry with no line.
+                continue
             series.append(svg.Series(name, [p[0] for p in points], [p[1] for p in points]))
         charts.append(svg.line_chart(f"chart-{suite}", f"{title} by model version (95% CI)", labels, series, "value" if suite == "validation" else metric.replace("_", " "), y_floor=1.0))
     return charts
@@ -225,7 +228,7 @@ def _planning_table(results: list[EvalResult]) -> str:
         cells = [escape(model), escape(r.dataset)]
         for pick in (r.suites.get("planner"), r.suites.get("planning"), r.baselines.get("alone", {}).get("planning"),
                      r.baselines.get("retrieval_only", {}).get("planning"),
-                     r.baselines.get("localizer", {}).get("planning"), r.baselines.get("base", {}).get("planning")):
+                     r.baselines.get(LOCALIZER_BASELINE, {}).get("planning"), r.baselines.get("base", {}).get("planning")):
             if pick is None:
                 cells.append("–")
             else:

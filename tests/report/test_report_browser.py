@@ -34,6 +34,9 @@ def _result(model: str, level: float, when: str) -> EvalResult:
         "validation": s("validation", _validation(level)),
         "general": s("general", [{"id": f"g{i}", "correct": 1.0} for i in range(8)]),
     }
+    if model != "base":
+        # The full planner was evaluated on the later versions only; its series has no point for base.
+        result.suites["planner"] = s("planner", _planning([level + 0.05] * 4))
     result.baselines = {
         "retrieval_only": {"planning": s("planning", _planning([0.3, 0.4, 0.2, 0.3]))},
         "alone": {"planning": s("planning", _planning([level / 2] * 4))},
@@ -97,7 +100,7 @@ def browser():
 
 
 EXPECTED_SERIES = {
-    "chart-planning": 3,
+    "chart-planning": 4,  # with context, alone, retrieval only, full planner
     "chart-knowledge": 1,
     "chart-preference": 1,
     "chart-validation": 2,
@@ -132,7 +135,7 @@ def test_report_charts_render_in_chromium(report_repo: Path, browser) -> None:  
             bbox = browser.execute_script("const b = arguments[0].getBBox(); return [b.width, b.height];", group)
             assert bbox[0] > 0 or bbox[1] > 0, f"{chart_id}: empty series {group.get_attribute('data-name')}"
     # Intervals were drawn for the suite charts: one whisker per model per series.
-    assert len(found["chart-planning"].find_elements("css selector", "line.ci")) == 9
+    assert len(found["chart-planning"].find_elements("css selector", "line.ci")) == 11  # the planner has no base point
     # Three model versions on the x axis, in order.
     labels = [t.text for t in found["chart-preference"].find_elements("css selector", "text")]
     assert labels.index("base") < labels.index("v1") < labels.index("v2")

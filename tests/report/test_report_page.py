@@ -167,3 +167,14 @@ def test_the_validation_view_puts_both_reviewers_side_by_side_with_their_curves(
     # the reward model separates perfectly: its curve reaches recall 1 at precision 1 (top right)
     reward_group = chart[chart.index('data-name="reward model v3"'):]
     assert f"{right:.1f},{top:.1f}" in reward_group.split("</g>")[0]
+
+
+def test_a_planning_series_no_model_was_measured_on_is_left_out_of_the_chart(flow_repo: FlowRepo) -> None:
+    from flowloop.evaluate.results import EvalResult, SuiteResult, store_result
+
+    suite = SuiteResult("planning", {"f1": 0.4, "precision": 0.4, "recall": 0.4}, 12, {"f1": (0.3, 0.5)})
+    store_result(flow_repo, EvalResult("v1", "v1", "abc", {"planning": suite}, {"retrieval_only": {"planning": suite}}))
+    page = build_report(flow_repo).read_text(encoding="utf-8")
+    chart = page[page.index('id="chart-planning"'):]
+    chart = chart[: chart.index("</svg>")]
+    assert 'data-series="2"' in chart and 'data-name="full planner"' not in chart and 'data-name="alone"' not in chart
