@@ -10,6 +10,12 @@ from the same history:
   similar earlier tasks, ranked by summed similarity, as many as the nearest one had);
 - ``localizer``: the trained ranker over candidates from similar tasks, co-change and path words.
 
+- ``full planner`` (``--planner``): the localizer's files in the plan prompt with the planning
+  context, the specialist's (greedy) plan, its files through ``flowloop.planner.files.planned_files``,
+  exactly the planning suite's ``planner`` row; with no trained specialist in a benchmark, the
+  packaged base model writes the plans. Generation is slow on 2 cores, so the real histories score
+  a seeded subsample (``--planner-tasks``; the n is printed).
+
 Reported: macro F1 (precision, recall) with n and percentile-bootstrap 95% intervals, the paired
 interval of localizer minus retrieval-only over the same tasks, the recall ceiling of the
 candidates, training time, per-task answer time in process (p50) and ``flow plan TASK
@@ -18,6 +24,10 @@ example (its shipped signals) and the git bundles in ``../shared/histories/`` (c
 temp folder, mined with ``flow collect git``'s library call).
 
     .venv/bin/python benchmarks/planning.py [--histories DIR] [--only example,click,httpx] [--ablate]
+        [--planner] [--planner-tasks 40] [--plan-latency]
+
+``--plan-latency`` also times ``flow plan TASK --n 3`` as a fresh process (p50 of 3, the base
+model drafting, the trained localizer promoted) on the example.
 
 ``--ablate`` also retrains the localizer without each feature group (co-change, path words,
 frequency and recency, file kind, documents' sources) and reports the paired change.
@@ -86,7 +96,76 @@ def interval(details: list[dict[str, Any]]) -> tuple[float, float]:
     return bootstrap_intervals(len(details), lambda idx: planning.statistic(details, idx), SAMPLES, SEED)["f1"]
 
 
-def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = False) -> dict[str, Any]:
+def planner_row(repo: FlowRepo, work: list[Any], test: list[Any], localizer: Localizer, builder: FeatureBuilder,
+                k: int, limit: int, max_new_tokens: int) -> dict[str, Any]:
+    """The full planner (localizer + the base model) on a seeded subsample of the held-out tasks,
+    beside retrieval-only and the localizer alone on the same tasks, with paired intervals."""
+    import random
+
+    from flowloop.errors import IndexError_
+    from flowloop.evaluate.suites.planning import PlanningItem
+    from flowloop.models.loader import load_specialist
+    from flowloop.pipeline.planning_context import PlanningContextBuilder, format_similar
+
+    if PilrStore(repo).load():  # the context pack needs the index of the documents
+        from flowloop.index.api import build_index
+
+        build_index(repo)
+    tasks = test if len(test) <= limit else [test[i] for i in sorted(random.Random(SEED).sample(range(len(test)), limit))]
+    contexts = PlanningContextBuilder(repo, history=work, k=k)
+    items = []
+    for t in tasks:
+        try:
+            text = contexts.build(t.description, t.as_of, exclude_task=t.task).text
+        except IndexError_:  # a history with no documents has no index: the precedents alone
+            text = format_similar(contexts.history.similar(t.description, before=t.as_of, k=k, exclude_task=t.task))
+        items.append(PlanningItem(t.event_id, t.task, t.description, list(t.files), t.as_of.isoformat(),
+                                  t.as_of.isoformat(), text))
+    found = [localizer.localize(t.description, t.as_of, exclude_task=t.task) for t in tasks]
+    model = load_specialist(repo, "base")
+    started = time.monotonic()
+    full = planning.run_planner(model, items, repo.settings, found, max_new_tokens)
+    seconds = time.monotonic() - started
+    baseline, learned = retrieval_details(builder, tasks, k), localizer_details(localizer, tasks)
+
+    def paired(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
+        def diff(idx: Any) -> dict[str, float]:
+            return {"diff": planning.statistic(a, idx)["f1"] - planning.statistic(b, idx)["f1"]}
+
+        ci = bootstrap_intervals(len(a), diff, SAMPLES, SEED)["diff"]
+        return {"diff": round(diff(range(len(a)))["diff"], 4), "ci": [round(ci[0], 4), round(ci[1], 4)]}
+
+    rows = {}
+    for label, details in (("retrieval-only", baseline), ("localizer", learned), ("full planner", full)):
+        stat = planning.statistic(details, range(len(details)))
+        rows[label] = {**{k2: round(v, 4) for k2, v in stat.items()}, "f1_ci": [round(x, 4) for x in interval(details)],
+                       "n": len(details)}
+    added = [len(d["predicted"]) - len(f.files) for d, f in zip(full, found)]
+    return {"n": len(tasks), "systems": rows, "planner_minus_retrieval": paired(full, baseline),
+            "planner_minus_localizer": paired(full, learned), "model": model.version,
+            "max_new_tokens": max_new_tokens, "generate_s": round(seconds, 1),
+            "s_per_task": round(seconds / max(1, len(tasks)), 2),
+            "files_added_by_plans": sum(added), "tasks_with_files_added": sum(1 for a in added if a > 0)}
+
+
+def plan_latency(repo: FlowRepo, tasks: list[Any], runs: int = 3) -> dict[str, Any]:
+    """``flow plan TASK --n 3`` as a fresh process (the promoted localizer, the base model): p50 s."""
+    flow = str(Path(sys.executable).with_name("flow"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    walls = []
+    for task in tasks[:runs]:
+        t0 = time.monotonic()
+        done = subprocess.run([flow, "-C", str(repo.root), "plan", task.description.splitlines()[0], "--n", "3",
+                               "--json"], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+        walls.append(time.monotonic() - t0)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+    return {"flow_plan_n3_s_p50": round(statistics.median(walls), 1), "runs": len(walls),
+            "walls": [round(w, 1) for w in walls], "max_new_tokens": repo.settings.plan.max_new_tokens}
+
+
+def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = False,
+            planner_tasks: int = 0, latency: bool = False) -> dict[str, Any]:
     work = [w for w in load_work_history(repo) if w.files and not w.reverted]
     held = held_count(len(work), holdout)
     train, test = work[: len(work) - held], work[len(work) - held:]
@@ -126,6 +205,9 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = Fa
         "weights": dict(zip(model.features, [round(w, 3) for w in model.weights])), "threshold": model.threshold,
         "cli": cli_latency(repo, model, test),
         **({"ablations": ablations(work, train, test, builder, learned)} if ablate else {}),
+        **({"planner": planner_row(repo, work, test, localizer, builder, k, planner_tasks,
+                                   repo.settings.plan.max_new_tokens)} if planner_tasks else {}),
+        **({"plan_latency": plan_latency(repo, test)} if latency else {}),
     }
 
 
@@ -204,6 +286,21 @@ def print_table(results: list[dict[str, Any]]) -> None:
               f"| {r['train_seconds']:.1f} | {r['answer_ms_p50']} | {r['cli']['flow_plan_files_only_s_p50']} |")
 
 
+def print_planner(results: list[dict[str, Any]]) -> None:
+    print("\n| history | n | retrieval-only F1 [95% CI] | localizer F1 [95% CI] | full planner F1 [95% CI] "
+          "| planner - retrieval [95% CI] | planner - localizer [95% CI] | s per task |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        if "planner" not in r:
+            continue
+        p = r["planner"]
+        cells = [f"{p['systems'][s]['f1']:.3f} [{p['systems'][s]['f1_ci'][0]:.3f}, {p['systems'][s]['f1_ci'][1]:.3f}]"
+                 for s in ("retrieval-only", "localizer", "full planner")]
+        diffs = [f"{p[d]['diff']:+.3f} [{p[d]['ci'][0]:+.3f}, {p[d]['ci'][1]:+.3f}]"
+                 for d in ("planner_minus_retrieval", "planner_minus_localizer")]
+        print(f"| {r['history']} | {p['n']} | " + " | ".join(cells + diffs) + f" | {p['s_per_task']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--histories", type=Path, default=HISTORIES)
@@ -211,6 +308,10 @@ def main() -> None:
     parser.add_argument("--holdout", type=float, default=0.2, help="newest share of tasks held out (the build's default)")
     parser.add_argument("--similar", type=int, default=3, help="retrieval-only's similar tasks (dataset.similar_tasks)")
     parser.add_argument("--ablate", action="store_true", help="also retrain without each feature group")
+    parser.add_argument("--planner", action="store_true", help="also score the full planner (localizer + base model)")
+    parser.add_argument("--planner-tasks", type=int, default=40,
+                        help="held-out tasks the full planner answers on a real history (all of the example's)")
+    parser.add_argument("--plan-latency", action="store_true", help="also time `flow plan --n 3` on the example")
     args = parser.parse_args()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     results = []
@@ -225,7 +326,9 @@ def main() -> None:
                     print(f"skipped {name}: no {bundle}", file=sys.stderr)
                     continue
                 repo = git_history(work, bundle)
-            results.append(measure(name, repo, args.holdout, args.similar, args.ablate))
+            limit = (10_000 if name == "example" else args.planner_tasks) if args.planner else 0
+            results.append(measure(name, repo, args.holdout, args.similar, args.ablate, limit,
+                                   args.plan_latency and name == "example"))
             print(f"{name}: done", file=sys.stderr)
     print_table(results)
     if args.ablate:
@@ -236,6 +339,13 @@ def main() -> None:
                      f"[{r['ablations'][group]['diff_ci'][0]:+.3f}, {r['ablations'][group]['diff_ci'][1]:+.3f}])"
                      for r in results]
             print(f"| {group} | " + " | ".join(cells) + " |")
+    if args.planner:
+        print_planner(results)
+    for r in results:
+        if "plan_latency" in r:
+            lat = r["plan_latency"]
+            print(f"\n`flow plan --n 3` on {r['history']}: p50 {lat['flow_plan_n3_s_p50']} s over {lat['runs']} runs "
+                  f"({lat['walls']}), {lat['max_new_tokens']} new tokens per plan")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {"command": "benchmarks/planning.py " + " ".join(sys.argv[1:]), "holdout": args.holdout,
                "similar_tasks": args.similar, "bootstrap_samples": SAMPLES, "results": results,

@@ -19,7 +19,7 @@ from typing import Any
 from flowloop.errors import PlanError
 from flowloop.inference.model import Model
 from flowloop.planner.files import RepoFiles, planned_files
-from flowloop.planner.rank import ranked, score_plans
+from flowloop.planner.rank import ranked, score_drafts
 from flowloop.planner.shape import read_reply
 from flowloop.planner.store import PlanSet, new_id, save
 from flowloop.repo import FlowRepo
@@ -98,7 +98,7 @@ def draft_plans(
         plan = read_reply(reply, context.documents)
         plan.files = planned_files(localization.files, plan.named, candidates)
         plans.append(plan)
-    scored_by = score_plans(repo, plans, messages, backend)
+    scored_by = score_drafts(repo, plans, messages, backend)
     plan_set = PlanSet(id=new_id(), task=task_id, description=text, prompt=f"Spec: {text}\n\n{PLAN_ASK}",
                        model=backend.version, scored_by=scored_by, plans=ranked(plans),
                        localization=localization.to_dict(), notes=notes, drawn=len(drafts))

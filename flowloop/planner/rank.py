@@ -1,8 +1,8 @@
 """Rank a task's drafts: by the promoted reward model, else by the specialist's own score.
 
 The reward model (Step 3, ``flow train reward``) is exactly what ``flow validate --plan`` runs:
-each plan is one unit scored by
-:func:`flowloop.specialist.validate.score_plans`, P(it follows the team's conventions). Before
+:func:`flowloop.specialist.validate.score_plans` scores each plan as one unit, P(it follows the
+team's conventions). Before
 one is promoted, each draft is scored by the model that wrote it: its mean log-likelihood per
 token given the prompt (length-normalised, so a short draft does not win by being short).
 ``scored_by`` says which, and it is shown beside the scores.
@@ -18,14 +18,14 @@ from flowloop.repo import FlowRepo
 from flowloop.types import Message
 
 
-def score_plans(repo: FlowRepo, plans: Sequence[Plan], messages: list[Message], model: Model) -> str:
+def score_drafts(repo: FlowRepo, plans: Sequence[Plan], messages: list[Message], model: Model) -> str:
     """Set each plan's ``score``; returns what scored them."""
     from flowloop.models.reward import resolve_version
 
     if resolve_version(repo, "current") is not None:
-        from flowloop.specialist.validate import score_plans as reward_scores
+        from flowloop.specialist.validate import score_plans
 
-        found = reward_scores(repo, [plan.markdown() for plan in plans])
+        found = score_plans(repo, [plan.markdown() for plan in plans], require_model=True)
         for plan, score in zip(plans, found.scores):
             plan.score = score
         return f"{found.scorer}: P(follows the conventions)"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from flowloop.cli.main import app
 from flowloop.errors import PlanError
 from flowloop.localize.service import MAX_TASK_CHARS
+from flowloop.pilr.lint import lint
 from flowloop.pilr.model import PilrType
 from flowloop.pilr.store import PilrStore
 from flowloop.planner.choose import choose_plan
@@ -79,6 +80,8 @@ def test_choosing_as_is_records_a_preference_and_an_approval_once_and_writes_the
     assert note.body.startswith(f"## Spec\n\n{TASK}") and "## Test plan" in note.body
     assert "Reuse the full refund path" in note.body or "Add the amount" in note.body
     assert note.meta.sources == plan_set.plans[1].files
+    report = lint(PilrStore(example))
+    assert report.errors_for(note) == [] and not [w for w in report.warnings if w.path == note.path]
     # a second pick of the same set is refused and records nothing more
     again = flow(example, "plan", "choose", plan_set.id, "1")
     assert again.exit_code != 0 and "was already chosen (plan 2" in again.stderr

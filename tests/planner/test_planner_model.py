@@ -38,3 +38,13 @@ def test_the_same_seed_draws_the_same_plans(example: FlowRepo, base_checkpoint: 
     messages = planner_messages(example.settings, TASK, "", ["src/ledgerline/payments/refunds.py"])
     first = model.sample(messages, 6, 2, seed=7)
     assert model.sample(messages, 6, 2, seed=7) == first and len(first) == 2
+
+
+def test_a_promoted_reward_model_ranks_the_drafts(reward_trained: FlowRepo) -> None:
+    from flowloop.planner.draft import draft_plans
+    from helpers_planner import fake
+
+    plan_set = draft_plans(reward_trained, TASK, 3, task="LED-971", backend=fake())
+    assert plan_set.scored_by == "reward v1: P(follows the conventions)"
+    scores = [p.score for p in plan_set.plans]
+    assert all(0 <= s <= 1 for s in scores) and scores == sorted(scores, reverse=True)
