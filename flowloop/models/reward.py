@@ -14,14 +14,19 @@ Scoring is what ``flow validate`` waits on, so a loaded version is made cheap to
 ``benchmarks/validate_latency.py``):
 
 - on a CPU each unit is its own forward pass: no padding is computed, and a unit's score
-  depends on its text alone, never on which other hunks share its batch; on a GPU units are
-  batched, sorted by length so a batch pads little;
+  depends on its text alone, never on which other hunks share its batch; units run side by
+  side, one core each (threads over single-threaded forwards: torch's own two-thread products
+  measured slower here, and several times slower when another job shares the cores); on a GPU
+  units are batched, sorted by length so a batch pads little;
 - weights are bf16 where the hardware computes it natively (``[inference] precision = "auto"``;
   a CUDA GPU, or a CPU with AMX/AVX512-BF16: about twice as fast, scores within 0.01 of fp32),
   which is also the precision the pass trains and calibrates in on such a machine;
 - the adapter is merged into the base once and the merged classifier kept in the user cache,
   keyed by the adapter's bytes and the precision, so a later process loads one checkpoint
-  instead of importing PEFT and merging again.
+  instead of importing PEFT and merging again;
+- on a CPU that merged checkpoint runs through :mod:`flowloop.models.llama_classifier` (torch,
+  ``safetensors`` and ``tokenizers`` only) when the base model is Llama-shaped (SmolLM2 is):
+  importing transformers cost a cold ``flow validate`` more than its scoring did.
 """
 
 from __future__ import annotations
@@ -85,7 +90,10 @@ def threshold_of(version: ModelVersion) -> float:
 
 @dataclass
 class RewardModel:
-    """A loaded reward version: ``score`` gives P(compliant) per text, batched."""
+    """A loaded reward version: ``score`` gives P(compliant) per text, batched.
+
+    ``model`` and ``tokenizer`` are a transformers classifier and its tokenizer, or a
+    :class:`~flowloop.models.llama_classifier.LlamaClassifier` and None (it tokenizes itself)."""
 
     model: Any
     tokenizer: Any
@@ -93,25 +101,60 @@ class RewardModel:
     threshold: float
     max_length: int
     batch_size: int = 8
+    workers: int = 1  # units scored at once on a CPU, each on one core
 
     def score(self, texts: Sequence[str]) -> list[float]:
         """P(compliant) of each classifier input (made by :func:`reward_input`), in order."""
         import torch
 
-        device = next(self.model.parameters()).device
-        encoded = [self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"] for text in texts]
-        # one unit per forward on a CPU (see the module docstring); longest first on a GPU
-        size = self.batch_size if device.type == "cuda" else 1
+        runner = self.model if self.tokenizer is None else _Transformers(self.model, self.tokenizer)
+        encoded = runner.token_ids(list(texts), self.max_length)
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         out = [0.0] * len(texts)
-        for start in range(0, len(order), size):
-            picked = order[start:start + size]
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in picked]}, return_tensors="pt").to(device)
-            with torch.inference_mode():
-                logits = self.model(**batch).logits.float()
+
+        def probabilities(picked: list[int]) -> None:
+            logits = runner.logits([encoded[i] for i in picked])
             for i, p in zip(picked, torch.softmax(logits, dim=-1)[:, COMPLIANT].tolist()):
                 out[i] = p
+
+        if runner.device.type == "cuda":  # longest first, batched
+            for start in range(0, len(order), self.batch_size):
+                probabilities(order[start:start + self.batch_size])
+            return out
+        # a CPU: one unit per forward (see the module docstring), ``workers`` units at a time
+        workers = min(self.workers, len(order))
+        if workers <= 1:
+            for i in order:
+                probabilities([i])
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # read by each worker thread at its first operation
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(lambda i: probabilities([i]), order))
+        finally:
+            torch.set_num_threads(threads)
         return out
+
+
+class _Transformers:
+    """A transformers classifier and tokenizer behind :class:`LlamaClassifier`'s two calls."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.device = next(model.parameters()).device
+
+    def token_ids(self, texts: list[str], max_length: int) -> list[list[int]]:
+        return [self.tokenizer(text, truncation=True, max_length=max_length)["input_ids"] for text in texts]
+
+    def logits(self, rows: list[list[int]]) -> Any:
+        import torch
+
+        batch = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            return self.model(**batch).logits.float()
 
 
 def load_classifier(base_path: Path, adapter_dir: Path | None = None, *, trainable: bool = False,
@@ -165,6 +208,13 @@ def scoring_dtype(settings: Any) -> Any:
     return torch.bfloat16 if requested == "bf16" else torch.float32
 
 
+def cpu_workers(settings: Any) -> int:
+    """Units scored at once on a CPU: ``[train] threads`` when set, else this process's cores."""
+    import os
+
+    return settings.train.threads if settings.train.threads > 0 else max(1, len(os.sched_getaffinity(0)))
+
+
 def merged_checkpoint(repo: FlowRepo, version: ModelVersion, dtype: Any) -> Path:
     """The version's classifier with its adapter merged, in ``dtype``: made once, then reused.
 
@@ -207,24 +257,39 @@ def load_reward(repo: FlowRepo, version: ModelVersion) -> RewardModel:
     key = (str(repo.state_dir), version.version, str(dtype))
     if key not in _cache:
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+
+        from flowloop.models.llama_classifier import LlamaClassifier, supports
 
         merged = merged_checkpoint(repo, version, dtype)
-        hf_logging.disable_progress_bar()
-        model = AutoModelForSequenceClassification.from_pretrained(merged, dtype=dtype)
-        tokenizer = AutoTokenizer.from_pretrained(merged)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        model.config.pad_token_id = tokenizer.pad_token_id
-        model.eval()
-        if torch.cuda.is_available():
-            model = model.to("cuda")
+        model: Any
+        tokenizer: Any = None
+        if not torch.cuda.is_available() and supports(merged):
+            model = LlamaClassifier(merged, dtype)  # no transformers import: seconds of a cold start
+        else:
+            model, tokenizer = _transformers_classifier(merged, dtype)
         max_length = int((version.manifest.get("settings") or {}).get("reward", {}).get("max_length", 384))
         _cache.clear()  # one reward model at a time: a CLI or the gate uses one or two
         _cache[key] = RewardModel(model, tokenizer, version.version, threshold_of(version), max_length,
-                                  batch_size=repo.settings.inference.batch_size)
+                                  batch_size=repo.settings.inference.batch_size, workers=cpu_workers(repo.settings))
     return _cache[key]
+
+
+def _transformers_classifier(merged: Path, dtype: Any) -> tuple[Any, Any]:
+    """A merged checkpoint through transformers (on a GPU, or a base model not Llama-shaped)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModelForSequenceClassification.from_pretrained(merged, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(merged)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.eval()
+    if torch.cuda.is_available():
+        model = model.to("cuda")
+    return model, tokenizer
 
 
 def choose_threshold(scores: Sequence[float], compliant: Sequence[bool], target_precision: float) -> dict[str, Any]:
