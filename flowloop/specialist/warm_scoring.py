@@ -1,7 +1,7 @@
 """The reward model kept warm in ``flow serve``, so ``flow validate`` need not load it each time.
 
-A fresh ``flow validate`` spends most of its time before the first score: importing torch and
-transformers and loading the classifier (``benchmarks/validate_latency.py``). With ``flow serve``
+A fresh ``flow validate`` spends seconds importing torch and loading the classifier before the
+first score (``benchmarks/validate_latency.py``). With ``flow serve``
 running, the server holds the promoted reward model (loaded when it starts) and answers
 ``POST /score`` ``{"version": "vN", "texts": [...]}`` with ``{"version", "scores"}``; the texts are
 classifier inputs (:func:`flowloop.models.reward.reward_input`), scored exactly as in process.
