@@ -53,7 +53,7 @@ EXAMPLE = ROOT / "examples" / "ledgerline"
 QUERIES = ROOT / "benchmarks" / "data" / "ledgerline_queries.jsonl"
 RESULTS = ROOT / "benchmarks" / "results" / "retrieval.json"
 FLOW = str(Path(sys.executable).with_name("flow"))
-EXAMPLE_RERANK_QUERIES = 20  # the example's warm query with and without the reranker, on its first queries
+EXAMPLE_RERANK_QUERIES = 10  # the example's warm query with and without the reranker, on its first queries
 TARGETS = {"warm_p50_ms_10k": 50.0, "cold_context_s": 1.0, "build_chunks_per_s": 50.0}
 
 sys.path.insert(0, str(ROOT))
@@ -289,31 +289,39 @@ def serving_reranker(repo: FlowRepo, reranker: Path | None) -> Retriever:
 
 
 def latency_only(texts: list[str], chunks: int, reranker: Path | None) -> dict[str, Any]:
-    """The warm query on the synthetic corpus, reranker off and on (``--latency-only``)."""
-    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}, "chunks": None}
+    """The warm query on the synthetic corpus, reranker off and on (``--latency-only``); each
+    figure is written as soon as it is measured, so a run cut short keeps what it has."""
+    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
+                           "reranker": str(reranker) if reranker else None}
+    path = RESULTS.with_name("retrieval_latency.json")
+
+    def keep(key: str, value: Any) -> None:
+        out[key] = value
+        out["machine"]["load_avg_end"] = os.getloadavg()
+        path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"{key}: {json.dumps(value)}", flush=True)
+
     with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
         repo = copy_example(Path(tmp) / "ledgerline")
         build_index(repo)
         example = Retriever(repo).warm_up()
         syn_repo = synthetic_repo(Path(tmp) / "synthetic", example, chunks)
-        out["example_warm"] = warm_latency(example, texts[:EXAMPLE_RERANK_QUERIES], 1)
+        keep("example_warm", warm_latency(example, texts[:EXAMPLE_RERANK_QUERIES], 1))
         example.close()
         if reranker is not None:  # the example's sections are real-length passages (the synthetic ones are short)
             with_reranker = serving_reranker(repo, reranker)
-            out["example_warm_rerank"] = warm_latency(with_reranker, texts[:EXAMPLE_RERANK_QUERIES], 1)
+            keep("rerank_top", with_reranker.settings.rerank_top)
+            keep("example_warm_rerank", warm_latency(with_reranker, texts[:EXAMPLE_RERANK_QUERIES], 1))
             with_reranker.close()
         build_index(syn_repo)
         plain = Retriever(syn_repo).warm_up()
-        out["chunks"] = plain.reader.chunk_count
-        out["warm"] = warm_latency(plain, texts, 1)
+        keep("chunks", plain.reader.chunk_count)
+        keep("warm", warm_latency(plain, texts, 1))
         plain.close()
         if reranker is not None:
             with_reranker = serving_reranker(syn_repo, reranker)
-            out["rerank_top"] = with_reranker.settings.rerank_top
-            out["reranker"] = str(reranker)
-            out["warm_rerank"] = warm_latency(with_reranker, texts, 1)
+            keep("warm_rerank", warm_latency(with_reranker, texts, 1))
             with_reranker.close()
-    out["machine"]["load_avg_end"] = os.getloadavg()
     return out
 
 
@@ -433,11 +441,8 @@ def main() -> None:
         "queries": len(queries), "targets": TARGETS,
     }
     if args.latency_only:
-        latency = latency_only(texts, args.synthetic, args.reranker)
-        print(json.dumps(latency, indent=2))
-        out = RESULTS.with_name("retrieval_latency.json")
-        out.write_text(json.dumps(latency, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {out.relative_to(ROOT)}")
+        latency_only(texts, args.synthetic, args.reranker)
+        print(f"wrote {RESULTS.with_name('retrieval_latency.json').relative_to(ROOT)}")
         return
     with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
         repo = copy_example(Path(tmp) / "ledgerline")
