@@ -172,7 +172,7 @@ def synthetic_repo(target: Path, example: Retriever, chunks: int, seed: int = 7)
         for s in range(10):
             words = rng.sample(sentences, 3)
             sections.append(f"## Section {s}: {' '.join(words[0].split()[:5])}\n\n{' '.join(words)}\n")
-        title = json.dumps(f"Synthetic note {n} on {rng.choice(sentences)[:40]}")  # JSON strings are valid YAML
+        title = json.dumps(f"Synthetic note {n} on {' '.join(rng.choice(sentences)[:40].split())}")  # one line  # JSON strings are valid YAML
         front = (f"---\nid: syn-{n:05d}\ntype: {kind}\ntitle: {title}\n"
                  f"status: active\ncreated: 2025-01-01\nupdated: 2025-01-01\n---\n\n")
         (repo.pilr_dir(kind) / f"syn-{n:05d}.md").write_text(front + "\n".join(sections), encoding="utf-8")
