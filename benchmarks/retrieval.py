@@ -17,6 +17,14 @@ cold process (torch import and model load included) and with the model already l
 
     .venv/bin/python benchmarks/retrieval.py [--synthetic 10000] [--cold-runs 12]
     .venv/bin/python benchmarks/retrieval.py --build-only 3   # bulk backends before/after, alternated
+    .venv/bin/python benchmarks/retrieval.py --reranker DIR [--latency-only]
+
+``--reranker DIR`` serves a cross-encoder folder (e.g. one ``flow train reranker`` trained from the
+packaged MiniLM weights, or ``benchmarks/learned_retrieval.py --save-reranker DIR``) as a promoted
+reranker would be: the example's "hybrid + rerank" row and the warm query with the reranker on
+(``[index] rerank_top`` candidates re-scored) beside the same query with it off.
+``--latency-only`` skips the quality, cold and served measurements and the cold builds: only the
+warm query on the synthetic corpus, reranker off and (with ``--reranker``) on.
 
 Prints a markdown table and writes ``benchmarks/results/retrieval.json``. The machine's load
 average is recorded with the numbers: other work on the same cores slows every timing.
@@ -45,6 +53,7 @@ EXAMPLE = ROOT / "examples" / "ledgerline"
 QUERIES = ROOT / "benchmarks" / "data" / "ledgerline_queries.jsonl"
 RESULTS = ROOT / "benchmarks" / "results" / "retrieval.json"
 FLOW = str(Path(sys.executable).with_name("flow"))
+EXAMPLE_RERANK_QUERIES = 10  # the example's warm query with and without the reranker, on its first queries
 TARGETS = {"warm_p50_ms_10k": 50.0, "cold_context_s": 1.0, "build_chunks_per_s": 50.0}
 
 sys.path.insert(0, str(ROOT))
@@ -163,7 +172,7 @@ def synthetic_repo(target: Path, example: Retriever, chunks: int, seed: int = 7)
         for s in range(10):
             words = rng.sample(sentences, 3)
             sections.append(f"## Section {s}: {' '.join(words[0].split()[:5])}\n\n{' '.join(words)}\n")
-        title = json.dumps(f"Synthetic note {n} on {rng.choice(sentences)[:40]}")  # JSON strings are valid YAML
+        title = json.dumps(f"Synthetic note {n} on {' '.join(rng.choice(sentences)[:40].split())}")  # one line  # JSON strings are valid YAML
         front = (f"---\nid: syn-{n:05d}\ntype: {kind}\ntitle: {title}\n"
                  f"status: active\ncreated: 2025-01-01\nupdated: 2025-01-01\n---\n\n")
         (repo.pilr_dir(kind) / f"syn-{n:05d}.md").write_text(front + "\n".join(sections), encoding="utf-8")
@@ -270,6 +279,52 @@ def served_latency(repo: FlowRepo, queries: list[str]) -> dict[str, Any] | None:
         proc.wait(timeout=60)
 
 
+def serving_reranker(repo: FlowRepo, reranker: Path | None) -> Retriever:
+    """A retriever re-scoring with ``reranker`` as a promoted one is served (the pointer file)."""
+    if reranker is not None:
+        from flowloop.index.active import set_reranker
+
+        set_reranker(repo, str(reranker.resolve()))
+    return Retriever(repo).warm_up()
+
+
+def latency_only(texts: list[str], chunks: int, reranker: Path | None) -> dict[str, Any]:
+    """The warm query on the synthetic corpus, reranker off and on (``--latency-only``); each
+    figure is written as soon as it is measured, so a run cut short keeps what it has."""
+    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()},
+                           "reranker": str(reranker) if reranker else None}
+    path = RESULTS.with_name("retrieval_latency.json")
+
+    def keep(key: str, value: Any) -> None:
+        out[key] = value
+        out["machine"]["load_avg_end"] = os.getloadavg()
+        path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"{key}: {json.dumps(value)}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
+        repo = copy_example(Path(tmp) / "ledgerline")
+        build_index(repo)
+        example = Retriever(repo).warm_up()
+        syn_repo = synthetic_repo(Path(tmp) / "synthetic", example, chunks)
+        keep("example_warm", warm_latency(example, texts[:EXAMPLE_RERANK_QUERIES], 1))
+        example.close()
+        if reranker is not None:  # the example's sections are real-length passages (the synthetic ones are short)
+            with_reranker = serving_reranker(repo, reranker)
+            keep("rerank_top", with_reranker.settings.rerank_top)
+            keep("example_warm_rerank", warm_latency(with_reranker, texts[:EXAMPLE_RERANK_QUERIES], 1))
+            with_reranker.close()
+        build_index(syn_repo)
+        plain = Retriever(syn_repo).warm_up()
+        keep("chunks", plain.reader.chunk_count)
+        keep("warm", warm_latency(plain, texts, 1))
+        plain.close()
+        if reranker is not None:
+            with_reranker = serving_reranker(syn_repo, reranker)
+            keep("warm_rerank", warm_latency(with_reranker, texts, 1))
+            with_reranker.close()
+    return out
+
+
 def cold_context(repo: FlowRepo, queries: list[str], runs: int) -> dict[str, Any]:
     samples = []
     for q in queries[:runs]:
@@ -324,6 +379,7 @@ def table(results: dict[str, Any]) -> str:
 
     rows = [
         ("warm search p50 / p95", ["warm", "search_ms"], "ms", "< 50 ms p50 (10k)"),
+        ("warm search, reranker on, p50 / p95", ["warm_rerank", "search_ms"], "ms", "< 150 ms p50 (10k, top 50)"),
         ("warm context pack p50 / p95", ["warm", "context_ms"], "ms", ""),
         ("hook path via `flow serve` p50 / p95", ["served_ms"], "ms", ""),
         ("cold `flow context` p50 / p95", ["cold_context_s"], "s", "< 1 s (example)"),
@@ -351,6 +407,8 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=10_000, help="Chunks of the synthetic corpus (0: skip).")
     parser.add_argument("--cold-runs", type=int, default=12, help="Cold `flow context` processes per corpus.")
     parser.add_argument("--passes", type=int, default=3, help="Passes over the queries for warm latency.")
+    parser.add_argument("--reranker", type=Path, help="a cross-encoder folder to serve for the rerank row and timing")
+    parser.add_argument("--latency-only", action="store_true", help="only the warm query on the synthetic corpus")
     parser.add_argument("--build-only", type=int, default=0, metavar="N",
                         help="Only compare the bulk backends: N cold rebuilds of the example each, alternated.")
     args = parser.parse_args()
@@ -382,6 +440,10 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_start": os.getloadavg()},
         "queries": len(queries), "targets": TARGETS,
     }
+    if args.latency_only:
+        latency_only(texts, args.synthetic, args.reranker)
+        print(f"wrote {RESULTS.with_name('retrieval_latency.json').relative_to(ROOT)}")
+        return
     with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
         repo = copy_example(Path(tmp) / "ledgerline")
         example: dict[str, Any] = {"build_cold": build_cold(repo), "build_warm": build_warm(repo)}
@@ -395,7 +457,7 @@ def main() -> None:
             "BM25 (ours: SQLite FTS5)": evaluate(ours(retriever, "lexical"), queries),
             "dense (ours: MiniLM)": evaluate(ours(retriever, "dense"), queries),
             "hybrid (ours: RRF)": evaluate(ours(retriever, "hybrid"), queries),
-            "hybrid + rerank": evaluate(ours(retriever, "rerank"), queries) if repo.settings.index.reranker else None,
+            "hybrid + rerank": None,  # below, once every other example measurement ran without it
             "bm25s (alternative lexical)": evaluate(bm25s_rank, queries),
             "rank_bm25 (outside baseline)": evaluate(rank_bm25_ranker(chunks), queries),
         }
@@ -410,6 +472,10 @@ def main() -> None:
         example["served_ms"] = served_latency(repo, texts)
         example["cold_context_s"] = cold_context(repo, texts, args.cold_runs)
         results["example"] = example
+        if args.reranker or repo.settings.index.reranker:
+            with_reranker = serving_reranker(repo, args.reranker)
+            results["quality"]["hybrid + rerank"] = evaluate(ours(with_reranker, "rerank"), queries)
+            with_reranker.close()
         if args.synthetic:
             syn_repo = synthetic_repo(Path(tmp) / "synthetic", Retriever(repo), args.synthetic)
             synthetic: dict[str, Any] = {"build_cold": build_cold(syn_repo)}
@@ -419,6 +485,10 @@ def main() -> None:
             syn_retriever.close()
             synthetic["served_ms"] = served_latency(syn_repo, texts)
             synthetic["cold_context_s"] = cold_context(syn_repo, texts, max(4, args.cold_runs // 2))
+            if args.reranker:
+                with_reranker = serving_reranker(syn_repo, args.reranker)
+                synthetic["warm_rerank"] = warm_latency(with_reranker, texts, 1)
+                with_reranker.close()
             results["synthetic"] = synthetic
     results["machine"]["load_avg_end"] = os.getloadavg()
     text = table(results)
