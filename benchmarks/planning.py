@@ -30,9 +30,11 @@ temp folder, mined with ``flow collect git``'s library call).
 model drafting, the trained localizer promoted) on the example.
 
 ``--ablate`` also retrains the localizer without each feature group (co-change, path words,
-frequency and recency, file kind, documents' sources) and reports the paired change.
+frequency and recency, file kind, documents' sources, file cards) and reports the paired change;
+"no file cards at all" is the localizer built with no git root, so neither the card features nor
+the card candidates exist (the localizer before cards), with its training time beside.
 
-Prints a markdown table and writes ``benchmarks/results/planning.json``.
+Prints a markdown table and writes ``benchmarks/results/planning.json`` (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from flowloop.evaluate.localizer import localizer_details, retrieval_details  # 
 from flowloop.evaluate.stats import bootstrap_intervals  # noqa: E402
 from flowloop.evaluate.suites import planning  # noqa: E402
 from flowloop.localize.api import Localizer, fit  # noqa: E402
+from flowloop.localize.cards import card_root  # noqa: E402
 from flowloop.localize.features import FeatureBuilder  # noqa: E402
 from flowloop.pilr.store import PilrStore  # noqa: E402
 from flowloop.pipeline.inputs import load_work_history  # noqa: E402
@@ -169,7 +172,7 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = Fa
     work = [w for w in load_work_history(repo) if w.files and not w.reverted]
     held = held_count(len(work), holdout)
     train, test = work[: len(work) - held], work[len(work) - held:]
-    builder = FeatureBuilder(work, documents=PilrStore(repo).load())
+    builder = FeatureBuilder(work, documents=PilrStore(repo).load(), root=card_root(repo.root))
     started = time.monotonic()
     model, report = fit(work, train, builder=builder)
     train_s = time.monotonic() - started
@@ -204,7 +207,9 @@ def measure(name: str, repo: FlowRepo, holdout: float, k: int, ablate: bool = Fa
         "answer_ms_p50": round(1000 * statistics.median(timings), 2) if timings else None,
         "weights": dict(zip(model.features, [round(w, 3) for w in model.weights])), "threshold": model.threshold,
         "cli": cli_latency(repo, model, test),
-        **({"ablations": ablations(work, train, test, builder, learned)} if ablate else {}),
+        "card_blob_reads": builder.cards.blob_reads,
+        **({"ablations": {**ablations(work, train, test, builder, learned),
+                          "no file cards at all": without_cards(repo, work, train, test, learned)}} if ablate else {}),
         **({"planner": planner_row(repo, work, test, localizer, builder, k, planner_tasks,
                                    repo.settings.plan.max_new_tokens)} if planner_tasks else {}),
         **({"plan_latency": plan_latency(repo, test)} if latency else {}),
@@ -217,7 +222,29 @@ ABLATIONS = {
     "frequency and recency": ("log_frequency", "recency", "never_changed"),
     "file kind": ("is_test", "is_doc", "is_code"),
     "documents' sources": ("doc_sum", "doc_max"),
+    "file cards": ("card_score", "card_rank"),
 }
+
+
+def paired_to(details: list[dict[str, Any]], full: list[dict[str, Any]]) -> dict[str, Any]:
+    """F1 of ``details`` and its paired difference to ``full`` over the same tasks."""
+    def diff(idx: Any) -> dict[str, float]:
+        return {"diff": planning.statistic(details, idx)["f1"] - planning.statistic(full, idx)["f1"]}
+
+    ci = bootstrap_intervals(len(full), diff, SAMPLES, SEED)["diff"]
+    return {"f1": round(planning.statistic(details, range(len(details)))["f1"], 4),
+            "diff_to_full": round(diff(range(len(full)))["diff"], 4), "diff_ci": [round(ci[0], 4), round(ci[1], 4)]}
+
+
+def without_cards(repo: FlowRepo, work: list[Any], train: list[Any], test: list[Any],
+                  full: list[dict[str, Any]]) -> dict[str, Any]:
+    """The localizer with no file cards (no git root: no card features, no card candidates)."""
+    builder = FeatureBuilder(work, documents=PilrStore(repo).load())
+    started = time.monotonic()
+    model, _ = fit(work, train, builder=builder)
+    seconds = time.monotonic() - started
+    return {**paired_to(localizer_details(Localizer(work, model, "no-cards", builder=builder), test), full),
+            "train_seconds": round(seconds, 2)}
 
 
 def ablations(work: list[Any], train: list[Any], test: list[Any], builder: FeatureBuilder,
@@ -242,13 +269,7 @@ def ablations(work: list[Any], train: list[Any], test: list[Any], builder: Featu
             details = localizer_details(Localizer(work, model, "ablated", builder=builder), test)
         finally:
             builder.candidates = original  # type: ignore[method-assign]
-
-        def diff(idx: Any) -> dict[str, float]:
-            return {"diff": planning.statistic(details, idx)["f1"] - planning.statistic(full, idx)["f1"]}
-
-        ci = bootstrap_intervals(len(test), diff, SAMPLES, SEED)["diff"]
-        out[group] = {"f1": round(planning.statistic(details, range(len(details)))["f1"], 4),
-                      "diff_to_full": round(diff(range(len(test)))["diff"], 4), "diff_ci": [round(ci[0], 4), round(ci[1], 4)]}
+        out[group] = paired_to(details, full)
     return out
 
 
@@ -311,6 +332,7 @@ def main() -> None:
     parser.add_argument("--planner", action="store_true", help="also score the full planner (localizer + base model)")
     parser.add_argument("--planner-tasks", type=int, default=40,
                         help="held-out tasks the full planner answers on a real history (all of the example's)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--plan-latency", action="store_true", help="also time `flow plan --n 3` on the example")
     args = parser.parse_args()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -334,7 +356,7 @@ def main() -> None:
     if args.ablate:
         print("\n| without | " + " | ".join(r["history"] for r in results) + " |")
         print("| --- |" + " --- |" * len(results))
-        for group in ABLATIONS:
+        for group in [*ABLATIONS, "no file cards at all"]:
             cells = [f"{r['ablations'][group]['f1']:.3f} ({r['ablations'][group]['diff_to_full']:+.3f} "
                      f"[{r['ablations'][group]['diff_ci'][0]:+.3f}, {r['ablations'][group]['diff_ci'][1]:+.3f}])"
                      for r in results]
@@ -346,11 +368,11 @@ def main() -> None:
             lat = r["plan_latency"]
             print(f"\n`flow plan --n 3` on {r['history']}: p50 {lat['flow_plan_n3_s_p50']} s over {lat['runs']} runs "
                   f"({lat['walls']}), {lat['max_new_tokens']} new tokens per plan")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {"command": "benchmarks/planning.py " + " ".join(sys.argv[1:]), "holdout": args.holdout,
                "similar_tasks": args.similar, "bootstrap_samples": SAMPLES, "results": results,
                "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()}}
-    RESULTS.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ class Localizer:
             return Localization(files, [], "retrieval-only", None,
                                 "no trained localizer yet: the files of the most similar earlier tasks "
                                 "(run `flow train localizer`)", list(cands.paths))
-        picked = self.model.select(cands.paths, cands.rows)
+        rows = cands.rows if self.model.features == list(FEATURES) else self.model.project(FEATURES, cands.rows)
+        picked = self.model.select(cands.paths, rows)
         note = "" if picked else "no earlier task resembles this one: no candidate files"
         return Localization([p for p, _ in picked], [s for _, s in picked], "learned", self.version, note,
                             list(cands.paths))

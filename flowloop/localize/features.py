@@ -6,7 +6,9 @@ files of the most similar earlier tasks (the lexical, as-of BM25 of
 of those (co-change over earlier work records, which are the repository's commits), the
 ``sources`` of the documents (PILRs) most similar to the task among those written before it
 (the same as-of BM25 over title and body; a document counts from the day after its creation
-date, as the dataset build treats it), and files whose path words the task description names. Each candidate gets one row of :data:`FEATURES`;
+date, as the dataset build treats it), files whose path words the task description names, and
+the files whose cards (the file index's outline of a file, made from its content at its last
+change before the task: ``cards``) best match the task. Each candidate gets one row of :data:`FEATURES`;
 all of them read the history through a cutoff (``before``), so a later commit can never
 reach a feature (``tests/localize/test_features.py`` plants one and checks).
 """
@@ -17,7 +19,9 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from flowloop.localize.cards import CardHistory
 from flowloop.localize.history import COCHANGE_WINDOW, FileHistory
 from flowloop.pilr.model import Pilr
 from flowloop.pipeline.records import WorkRecord, date_time
@@ -29,6 +33,7 @@ COCHANGE_PER_SEED = 8
 PATH_CANDIDATES = 8
 K_DOCUMENTS = 3
 DOC_TEXT_CHARS = 1500
+CARD_CANDIDATES = 5  # best files by card similarity that become candidates
 
 FEATURES: tuple[str, ...] = (
     "sim_sum",  # summed similarity (relative to the nearest task) of the similar tasks touching it
@@ -51,6 +56,8 @@ FEATURES: tuple[str, ...] = (
     "top_score",  # log(1 + BM25 score of the nearest task): how good the precedents are
     "doc_sum",  # summed similarity (relative to the best) of the earlier documents citing it as a source
     "doc_max",
+    "card_score",  # BM25 of the task against the file's as-of card, relative to the best card's
+    "card_rank",  # 1 / (1 + its rank among all files by card score); 0 without a card match
 )
 
 _DOC = (".md", ".rst", ".txt", ".adoc")
@@ -84,9 +91,12 @@ def document_records(pilrs: Sequence[Pilr]) -> list[WorkRecord]:
 class FeatureBuilder:
     """Holds the task, file and document histories across many tasks (a training run, an evaluation)."""
 
-    def __init__(self, records: Sequence[WorkRecord], k: int = K_SIMILAR, documents: Sequence[Pilr] = ()) -> None:
+    def __init__(self, records: Sequence[WorkRecord], k: int = K_SIMILAR, documents: Sequence[Pilr] = (),
+                 root: Path | None = None) -> None:
+        """``root``: the git work tree the records' commits are in (None: no file cards)."""
         self.tasks = TaskHistory(records)
         self.files = FileHistory(records)
+        self.cards = CardHistory(self.files, root)
         self.docs = TaskHistory(document_records(documents))
         self.k = k
         self._path_words: dict[str, frozenset[str]] = {}
@@ -130,8 +140,13 @@ class FeatureBuilder:
         for doc in cited:
             for path in dict.fromkeys(doc.files):
                 doc_hits.setdefault(path, []).append(doc.score / best_doc)
+        card_scores = self.cards.scores(description, n)
+        by_card = sorted(card_scores, key=lambda p: (-card_scores[p], p))
+        card_order = {p: i for i, p in enumerate(by_card)}
+        best_card = card_scores[by_card[0]] if by_card else 1.0
         paths = list(dict.fromkeys([*retrieval, *ranked_cochange[: COCHANGE_PER_SEED * COCHANGE_SEEDS],
-                                    *doc_hits, *(p for _, _, p in by_path[:PATH_CANDIDATES])]))
+                                    *doc_hits, *(p for _, _, p in by_path[:PATH_CANDIDATES]),
+                                    *by_card[:CARD_CANDIDATES]]))
         nearest = set(similar[0].files) if similar else set()
         nearest_size = math.log1p(len(nearest))
         top_score = math.log1p(max((s.score for s in similar), default=0.0))
@@ -164,6 +179,8 @@ class FeatureBuilder:
                 top_score,
                 sum(doc_hits.get(path, [])),
                 max(doc_hits.get(path, [0.0])),
+                card_scores.get(path, 0.0) / best_card,
+                1.0 / (1 + card_order[path]) if path in card_order else 0.0,
             ])
         return Candidates(paths, rows, retrieval, similar)
 

@@ -39,23 +39,24 @@ class FileHistory:
         """How many records finished strictly before ``before``."""
         return bisect.bisect_left(self.times, before)
 
-    def _seen(self, path: str, n: int) -> list[int]:
+    def seen(self, path: str, n: int) -> list[int]:
+        """Indices of the records among the first ``n`` that touched ``path``, oldest first."""
         posting = self.postings.get(path, [])
         return posting[: bisect.bisect_left(posting, n)]
 
     def frequency(self, path: str, n: int) -> int:
         """Records among the first ``n`` that touched ``path``."""
-        return len(self._seen(path, n))
+        return len(self.seen(path, n))
 
     def age(self, path: str, n: int) -> int | None:
         """Records finished since ``path`` last changed (None: never changed before)."""
-        seen = self._seen(path, n)
+        seen = self.seen(path, n)
         return n - 1 - seen[-1] if seen else None
 
     def cochanged(self, path: str, n: int) -> Counter[str]:
         """Files changed together with ``path`` in its last ``COCHANGE_WINDOW`` changes before ``n``."""
         out: Counter[str] = Counter()
-        for index in self._seen(path, n)[-COCHANGE_WINDOW:]:
+        for index in self.seen(path, n)[-COCHANGE_WINDOW:]:
             files = self.records[index].files
             if len(files) <= MAX_COCHANGE_FILES:
                 out.update(f for f in files if f != path)

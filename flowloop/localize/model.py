@@ -82,7 +82,18 @@ class LocalizerModel:
                                 hint="remove the version folder and run `flow train localizer`") from exc
         if model.format != FORMAT or len(model.weights) != len(model.features):
             raise RegistryError("localizer model of another format", path=path, hint="retrain with `flow train localizer`")
+        from flowloop.localize.features import FEATURES
+
+        if unknown := [name for name in model.features if name not in FEATURES]:
+            raise RegistryError(f"localizer model uses features this version does not compute: {', '.join(unknown)}",
+                                path=path, hint="retrain with `flow train localizer`")
         return model
+
+    def project(self, names: Sequence[str], rows: Sequence[Sequence[float]]) -> list[list[float]]:
+        """``rows`` laid out as ``names`` (the builder's features), cut to this model's features:
+        a model saved before a feature was added still scores with the columns it knows."""
+        columns = [list(names).index(name) for name in self.features]
+        return [[row[i] for i in columns] for row in rows]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 30) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import datetime as dt
 
 from flowloop.errors import DatasetError
 from flowloop.localize.api import Localization, Localizer
+from flowloop.localize.cards import card_root
 from flowloop.localize.features import FeatureBuilder
 from flowloop.localize.model import LocalizerModel
 from flowloop.models.registry import Registry
@@ -24,7 +25,7 @@ PASS = "localizer"
 def builder_for(repo: FlowRepo) -> tuple[list[WorkRecord], FeatureBuilder]:
     """The repository's work history and a feature builder over it and its PILRs."""
     history = load_work_history(repo)
-    return history, FeatureBuilder(history, documents=PilrStore(repo).load())
+    return history, FeatureBuilder(history, documents=PilrStore(repo).load(), root=card_root(repo.root))
 
 
 def localize_task(repo: FlowRepo, description: str, version: str = "current",
