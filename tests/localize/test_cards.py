@@ -20,7 +20,7 @@ from flowloop.localize.model import MODEL_FILE, LocalizerModel
 from flowloop.pipeline.inputs import load_work_history
 from flowloop.repo import init_repo
 from flowloop.signals.collect_git import collect_git
-from tests.localize.test_features import DAY0, commit
+from helpers_localize import DAY0, commit
 
 CARD = ("card_score", "card_rank")
 EXPORT = "src/ledger/export.py"

@@ -4,8 +4,6 @@ reaches that task's candidates or features."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from pathlib import Path
 
 from flowloop.localize.features import FEATURES, FeatureBuilder
@@ -14,21 +12,7 @@ from flowloop.pipeline.inputs import load_work_history
 from flowloop.pipeline.records import WorkRecord
 from flowloop.repo import FlowRepo, init_repo
 from flowloop.signals.collect_git import collect_git
-
-DAY0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
-
-
-def commit(repo: Path, message: str, files: dict[str, str], day: float) -> None:
-    stamp = (DAY0 + dt.timedelta(days=day)).isoformat()
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo), "GIT_AUTHOR_DATE": stamp,
-           "GIT_COMMITTER_DATE": stamp}
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        subprocess.run(["git", "add", "-f", name], cwd=repo, check=True, env=env)
-    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True, env=env)
-
+from helpers_localize import DAY0, commit
 
 def candidates(root: Path, description: str, before: dt.datetime) -> dict[str, list[float]]:
     """Each candidate's feature row, from the work history now in the signals store."""
