@@ -14,6 +14,7 @@ from flowloop.repo import FlowRepo, init_repo
 from flowloop.signals.collect_git import collect_git
 from helpers_localize import DAY0, commit
 
+
 def candidates(root: Path, description: str, before: dt.datetime) -> dict[str, list[float]]:
     """Each candidate's feature row, from the work history now in the signals store."""
     found = FeatureBuilder(load_work_history(FlowRepo(root))).candidates(description, before)
