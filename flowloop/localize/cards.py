@@ -18,7 +18,6 @@ or a file was deleted or is no source file, there is no card: its score is 0.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from flowloop.git import BlobReader, is_toplevel
 from flowloop.index.file_cards import file_card
 from flowloop.index.file_index import MAX_FILE_BYTES, SOURCE_SUFFIXES
 from flowloop.localize.history import FileHistory
-from flowloop.pipeline.similar import B, K1, tokens
+from flowloop.pipeline.similar import idf, term_weight, tokens
 
 READ_AHEAD = 200  # records whose versions one batch also reads (the next tasks of a walk need them)
 
@@ -97,14 +96,14 @@ class CardHistory:
             return {}
         avgdl = max(sum(length for _, length in cards.values()) / len(cards), 1e-9)
         df = {t: sum(1 for counts, _ in cards.values() if t in counts) for t in query}
-        idf = {t: math.log(1 + (len(cards) - d + 0.5) / (d + 0.5)) for t, d in df.items() if d}
+        weights = {t: idf(len(cards), d) for t, d in df.items() if d}
         out: dict[str, float] = {}
         for path, (counts, length) in cards.items():
             score = 0.0
-            for term, weight in idf.items():
+            for term, weight in weights.items():
                 tf = counts.get(term, 0)
                 if tf:
-                    score += weight * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgdl))
+                    score += weight * term_weight(tf, length, avgdl)
             if score > 0:
                 out[path] = score
         return out

@@ -24,6 +24,16 @@ K1 = 1.2
 B = 0.75
 
 
+def idf(documents: int, df: int) -> float:
+    """Okapi BM25's inverse document frequency (the non-negative form)."""
+    return math.log(1 + (documents - df + 0.5) / (df + 0.5))
+
+
+def term_weight(tf: int, length: float, avgdl: float) -> float:
+    """Okapi BM25's saturated term frequency of one term in one document."""
+    return tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgdl))
+
+
 def tokens(text: str) -> list[str]:
     """Lowercase word tokens without stop words; ``snake_case`` and paths split apart."""
     return TASK.tokens(text)
@@ -72,12 +82,11 @@ class TaskHistory:
             df = bisect.bisect_left(posting, n)
             if df == 0:
                 continue
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            weight = idf(n, df)
             for index in posting[:df]:
                 tf = self.term_counts[index][term]
                 length = self.length_prefix[index + 1] - self.length_prefix[index]
-                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgdl))
-                scores[index] = scores.get(index, 0.0) + idf * norm
+                scores[index] = scores.get(index, 0.0) + weight * term_weight(tf, length, avgdl)
         ranked = sorted(
             (i for i, s in scores.items() if s > 0 and self.records[i].task != exclude_task),
             key=lambda i: (-scores[i], -self.times[i].timestamp(), self.records[i].task),
