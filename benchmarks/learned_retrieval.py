@@ -173,6 +173,10 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=400, help="training pairs (the newest)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="training precision (auto: bf16 autocast where the CPU has it natively)")
+    parser.add_argument("--rerank-layers", type=int, default=RerankerSettings().layers,
+                        help="transformer layers the cross-encoder keeps (0 = all)")
     parser.add_argument("--reranker", action="store_true", help="also train and apply a cross-encoder")
     parser.add_argument("--rerank-top", type=int, default=50, help="candidates the cross-encoder re-scores")
     parser.add_argument("--save-reranker", type=Path, help="keep the trained cross-encoder in this folder "
@@ -181,9 +185,11 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from flowloop.index.embedder import resolve_model
+    from flowloop.train.device import cpu_bf16
     from flowloop.train.embedder import fit_embedder
 
     example = args.history == "example"
+    bf16 = cpu_bf16(args.precision)
     cut = dt.datetime.fromisoformat(args.cut).replace(tzinfo=dt.timezone.utc)
     fit_start = cut - dt.timedelta(days=args.fit_days)
     with tempfile.TemporaryDirectory(prefix="learned-retrieval-") as tmp:
@@ -215,7 +221,7 @@ def main() -> None:
         tuned_dir = Path(tmp) / "tuned"
         started = time.perf_counter()
         train_metrics, trained = fit_embedder(stock_dir, rows, EmbedderSettings(batch_size=args.batch_size, max_pairs=args.pairs),
-                                              tuned_dir, Path(tmp) / "work", epochs=1.0, threads=args.threads)
+                                              tuned_dir, Path(tmp) / "work", epochs=1.0, threads=args.threads, bf16=bf16)
         train_s = time.perf_counter() - started
 
         bench = Bench(repo, reader)
@@ -237,8 +243,9 @@ def main() -> None:
 
             rr_dir = Path(tmp) / "reranker"
             started = time.perf_counter()
-            rr_metrics, rr_info = fit_reranker(stock_dir, rows, RerankerSettings(batch_size=args.batch_size, max_pairs=args.pairs),
-                                               rr_dir, Path(tmp) / "work-rr", epochs=1.0, threads=args.threads)
+            rr_metrics, rr_info = fit_reranker(
+                stock_dir, rows, RerankerSettings(batch_size=args.batch_size, max_pairs=args.pairs, layers=args.rerank_layers),
+                rr_dir, Path(tmp) / "work-rr", epochs=1.0, threads=args.threads, bf16=bf16)
             rerank_info = {"seconds": round(time.perf_counter() - started, 1), **rr_info, "top": args.rerank_top,
                            "seconds_per_step": rr_metrics.get("seconds_per_step") or 0.0, "steps": rr_metrics.get("steps")}
             if args.save_reranker:
@@ -262,7 +269,8 @@ def main() -> None:
         "training": {"pairs": trained["pairs"], "negatives_per_pair": trained["negatives_per_pair"],
                      "seconds": round(train_s, 1), "steps": train_metrics.get("steps"),
                      "seconds_per_step": train_metrics.get("seconds_per_step") or 0.0, "epochs": 1,
-                     "threads": args.threads, "batch_size": args.batch_size},
+                     "threads": args.threads, "batch_size": args.batch_size,
+                     "max_seq_length": EmbedderSettings().max_seq_length, "precision": trained.get("precision")},
         "fusion": fusion, "reranker": rerank_info, "file_index": files_info, "systems": {},
         "machine": {"cpus": os.cpu_count(), "load_avg_end": os.getloadavg()},
     }

@@ -5,7 +5,8 @@ AVX512-BF16 (measured: ~1.8x faster bulk embedding, faster LoRA steps). oneDNN's
 says yes on AVX512 CPUs without bf16 instructions, where it emulates bf16 and is slower than
 fp32, so the CPU flags must agree too (where ``/proc/cpuinfo`` exists; elsewhere oneDNN's answer
 stands). Each caller still decides what to do with the answer: the index embeds in bf16 where it
-is native, training autocasts, in-process inference stays fp32 on a CPU for exactness.
+is native, training autocasts, in-process embedding stays fp32 on a CPU for exactness, and the reranker
+(whose scores only order a few dozen passages, on every search) runs in bf16.
 torch is imported inside the functions.
 """
 

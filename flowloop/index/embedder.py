@@ -207,6 +207,15 @@ class Reranker:
 
         with _quiet_loading():
             self.model = CrossEncoder(str(model_dir), device="cpu", local_files_only=True)
+        from flowloop.precision import cpu_bf16_native
+
+        # Its scores only order a few dozen passages, and it runs on every search: bf16 where the
+        # CPU has it natively halves the wait (measured ~0.43 -> ~0.25 s for 50 passages, 2 layers).
+        self.precision = "bf16" if cpu_bf16_native() else "fp32"
+        if self.precision == "bf16":
+            import torch
+
+            self.model.model.to(torch.bfloat16)
 
     def score(self, query: str, passages: list[str]) -> list[float]:
         if not passages:

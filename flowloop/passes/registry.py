@@ -94,7 +94,8 @@ class EmbedderSettings(PassSettings):
     batch_size: int = Field(16, ge=2, description="Pairs per step; the other pairs of a batch are in-batch negatives.")
     max_pairs: int = Field(5000, ge=1, description="Most pairs trained on (the newest first).")
     negatives: int = Field(1, ge=0, description="Hard negatives per pair given to MultipleNegativesRankingLoss.")
-    max_seq_length: int = Field(256, ge=16, description="Tokens read per text while training.")
+    max_seq_length: int = Field(128, ge=16, description="Tokens read per text while training (the saved model "
+                                                         "embeds at its own length).")
 
 
 EMBEDDER = TrainingPass(
@@ -130,7 +131,9 @@ class RerankerSettings(PassSettings):
     batch_size: int = Field(16, ge=1, description="(query, passage) pairs per step.")
     max_pairs: int = Field(5000, ge=1, description="Most positive pairs trained on (the newest first).")
     negatives: int = Field(1, ge=0, description="Hard negatives per positive, each a 0-labelled pair.")
-    max_length: int = Field(256, ge=16, description="Tokens per (query, passage) pair.")
+    max_length: int = Field(128, ge=16, description="Tokens per (query, passage) pair, in training and at query time.")
+    layers: int = Field(2, ge=0, description="Transformer layers kept from the starting model (0 = all): each "
+                                             "search pays for every layer on every re-scored passage.")
 
 
 RERANKER = TrainingPass(

@@ -73,6 +73,12 @@ def resolve_hardware(train: TrainSettings) -> Hardware:
     return Hardware("cuda" if cuda else "cpu", precision, qlora, checkpointing, train.threads)
 
 
+def cpu_bf16(precision: str) -> bool:
+    """Whether a pass that trains on the CPU (the embedder, the reranker) autocasts to bf16:
+    ``train.precision`` "bf16", or "auto" on a CPU that computes bf16 natively."""
+    return precision == "bf16" or (precision == "auto" and cpu_bf16_native())
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
     """Bytes a run needs against bytes available on its device."""

@@ -17,6 +17,7 @@ from typing import Any
 from flowloop.config import TrainSettings
 from flowloop.passes.registry import EmbedderSettings
 from flowloop.repo import FlowRepo
+from flowloop.train.device import cpu_bf16
 from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
 from flowloop.train.runs import open_run
 from flowloop.train.types import Notify, TrainResult
@@ -37,10 +38,12 @@ def _columns(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[str]]
 
 def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings, out_dir: Path,
                  work_dir: Path, progress: Progress | None = None, *, epochs: float = 1.0,
-                 max_steps: int = -1, seed: int = 42, threads: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+                 max_steps: int = -1, seed: int = 42, threads: int = 0,
+                 bf16: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fine-tune the model in ``base_dir`` on pair ``rows`` and save it to ``out_dir``; returns the
     run's figures and what was trained on. (``train_embedder`` adds the data checks and the
-    registry; benchmarks call this directly.)"""
+    registry; benchmarks call this directly.) ``bf16`` autocasts the steps (weights and the
+    optimizer stay fp32): on a CPU with native bf16 a step is ~1.7x faster."""
     import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -54,12 +57,15 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings
         torch.set_num_threads(threads)
     columns = _columns(rows, s.negatives)
     model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
-    model.max_seq_length = min(s.max_seq_length, model.max_seq_length or s.max_seq_length)
+    # Training reads the first s.max_seq_length tokens of a text (attention is quadratic: 128
+    # tokens is ~3x cheaper a step than 256); the saved model embeds at the length it came with.
+    serve_length = model.max_seq_length
+    model.max_seq_length = min(s.max_seq_length, serve_length or s.max_seq_length)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
         learning_rate=s.learning_rate, num_train_epochs=epochs, max_steps=max_steps,
         warmup_steps=0.1, seed=seed, data_seed=seed, logging_steps=1, save_strategy="no",
-        report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
+        report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0, bf16=bf16,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
     )
     reporter = ProgressReporter(progress)
@@ -69,9 +75,11 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings
     )
     trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer would print every log line
     trainer.train()
+    if serve_length:
+        model.max_seq_length = serve_length
     model.save(str(out_dir))
     info = {"pairs": len(columns["anchor"]), "negatives_per_pair": len(columns) - 2,
-            "dim": int(model.get_embedding_dimension() or 0)}
+            "dim": int(model.get_embedding_dimension() or 0), "precision": "bf16" if bf16 else "fp32"}
     return reporter.metrics(trainer.state), info
 
 
@@ -91,7 +99,8 @@ def train_embedder(
     if max_steps is not None:
         train = train.model_copy(update={"max_steps": max_steps})
     s: EmbedderSettings = train.pass_table("embedder")  # type: ignore[assignment]
-    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads}
+    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads,
+                "bf16": cpu_bf16(train.precision)}
     data = load_pairs(repo, "embedder", dataset, force)
     rows = newest(data.positives, s.max_pairs)
     base_name, base_dir, parent = starting_point(repo, "embedder", s.base, repo.settings.index.embedder)

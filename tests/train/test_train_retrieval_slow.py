@@ -49,6 +49,8 @@ def test_the_embedder_pass_trains_and_registers_with_lineage(mined_repo: FlowRep
     assert manifest["metrics"]["steps"] == 2 and manifest["data"]["negatives_per_pair"] >= 1
     model = SentenceTransformer(str(version.model_dir), device="cpu", local_files_only=True)
     assert model.encode(["retry backoff"]).shape == (1, 384)
+    # trained on 128-token texts, it still embeds whole chunks at the length it came with
+    assert manifest["settings"]["max_seq_length"] == 128 and model.max_seq_length == 256
     assert Registry(mined_repo, "embedder").current() is None  # trained, not promoted
 
 
@@ -63,6 +65,34 @@ def test_the_reranker_pass_trains_a_cross_encoder_from_minilm(mined_repo: FlowRe
     config = json.loads((version.model_dir / "config.json").read_text())
     assert any(a.endswith("ForSequenceClassification") for a in config["architectures"])
     assert version.manifest["data"]["negative_labels"] > 0
+    # two of MiniLM's six layers: every search pays for each kept layer on each re-scored passage
+    assert config["num_hidden_layers"] == 2 and version.manifest["data"]["layers"] == 2
     scores = CrossEncoder(str(version.model_dir), device="cpu", local_files_only=True).predict(
         [("retry backoff", "Failed payments are retried with exponential backoff")])
     assert len(scores) == 1
+
+
+@pytest.mark.slow
+def test_the_reranker_keeps_every_layer_when_asked(mined_repo: FlowRepo) -> None:
+    from flowloop.train.reranker import train_reranker
+
+    settings = mined_repo.settings.train.model_copy(deep=True)
+    settings.reranker.layers = 0  # type: ignore[attr-defined]
+    result = train_reranker(mined_repo, settings=settings, force=True, max_steps=1)
+    config = json.loads((Registry(mined_repo, "reranker").get(result.version).model_dir / "config.json").read_text())
+    assert config["num_hidden_layers"] == 6
+
+
+def test_keeping_layers_of_a_model_without_a_layer_stack_is_refused() -> None:
+    import torch
+
+    from flowloop.errors import TrainingError
+    from flowloop.train.reranker import keep_layers
+
+    class Plain(torch.nn.Module):
+        config = type("Config", (), {"num_hidden_layers": 3})()
+
+    with pytest.raises(TrainingError, match="no BERT-style layer stack") as info:
+        keep_layers(Plain(), 2)
+    assert info.value.field == "train.reranker.layers"
+    assert keep_layers(Plain(), 0) == 3
