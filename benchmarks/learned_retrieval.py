@@ -163,6 +163,7 @@ def gate_chain(bench: Bench, fit_rows: list[dict[str, Any]], tuned: Path, rerank
     steps.append({"gate": "embedder", "passed": embedder.passed, "reason": embedder.reason})
     if embedder.passed:
         served = System("tuned", tuned)
+    chosen = served  # what serves: replaced only by a step whose gate passes
     half = len(fit_rows) // 2
     early, late = fit_rows[:half], fit_rows[half:]
     reference = System("served", served.embedder, overrides=current, floor=True)
@@ -171,7 +172,7 @@ def gate_chain(bench: Bench, fit_rows: list[dict[str, Any]], tuned: Path, rerank
     fusion = compare("fusion", "fitted", "current", bench.score(candidate, late), bench.score(reference, late), bench.repo)
     steps.append({"gate": "fusion", "passed": fusion.passed, "reason": fusion.reason, "settings": fit.settings})
     if fusion.passed:
-        reference = candidate
+        chosen = reference = candidate
     if reranker is not None:
         with_rr = System("rr", served.embedder, reranker)
         fit_rr = fit_fusion(bench, with_rr, early, current)
@@ -179,10 +180,8 @@ def gate_chain(bench: Bench, fit_rows: list[dict[str, Any]], tuned: Path, rerank
         rr = compare("reranker", "with reranker", "served", bench.score(candidate, late), bench.score(reference, late), bench.repo)
         steps.append({"gate": "reranker", "passed": rr.passed, "reason": rr.reason, "settings": fit_rr.settings})
         if rr.passed:
-            reference = candidate
-    if not embedder.passed and reference.overrides == current and reference.reranker is None:
-        return System("stock"), steps
-    return reference, steps
+            chosen = candidate
+    return chosen, steps
 
 
 def table(result: dict[str, Any]) -> str:

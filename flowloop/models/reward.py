@@ -212,7 +212,10 @@ def cpu_workers(settings: Any) -> int:
     """Units scored at once on a CPU: ``[train] threads`` when set, else this process's cores."""
     import os
 
-    return settings.train.threads if settings.train.threads > 0 else max(1, len(os.sched_getaffinity(0)))
+    if settings.train.threads > 0:
+        return settings.train.threads
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux only; macOS has no affinity call
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
 def merged_checkpoint(repo: FlowRepo, version: ModelVersion, dtype: Any) -> Path:

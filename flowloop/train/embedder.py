@@ -17,8 +17,7 @@ from typing import Any
 from flowloop.config import TrainSettings
 from flowloop.passes.registry import EmbedderSettings
 from flowloop.repo import FlowRepo
-from flowloop.train.device import cpu_bf16
-from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
+from flowloop.train.retrieval_data import load_pairs, newest, register, schedule_of, starting_point
 from flowloop.train.runs import open_run
 from flowloop.train.types import Notify, TrainResult
 from flowloop.types import Progress
@@ -99,8 +98,7 @@ def train_embedder(
     if max_steps is not None:
         train = train.model_copy(update={"max_steps": max_steps})
     s: EmbedderSettings = train.pass_table("embedder")  # type: ignore[assignment]
-    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads,
-                "bf16": cpu_bf16(train.precision)}
+    schedule = schedule_of(train)
     data = load_pairs(repo, "embedder", dataset, force)
     rows = newest(data.positives, s.max_pairs)
     base_name, base_dir, parent = starting_point(repo, "embedder", s.base, repo.settings.index.embedder)

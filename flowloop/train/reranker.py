@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from flowloop.config import TrainSettings
+from flowloop.errors import TrainingError
 from flowloop.passes.registry import RerankerSettings
 from flowloop.repo import FlowRepo
-from flowloop.errors import TrainingError
-from flowloop.train.device import cpu_bf16
-from flowloop.train.retrieval_data import load_pairs, newest, register, starting_point
+from flowloop.train.retrieval_data import load_pairs, newest, register, schedule_of, starting_point
 from flowloop.train.runs import open_run
 from flowloop.train.types import Notify, TrainResult
 from flowloop.types import Progress
@@ -115,8 +114,7 @@ def train_reranker(
     if max_steps is not None:
         train = train.model_copy(update={"max_steps": max_steps})
     s: RerankerSettings = train.pass_table("reranker")  # type: ignore[assignment]
-    schedule = {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads,
-                "bf16": cpu_bf16(train.precision)}
+    schedule = schedule_of(train)
     data = load_pairs(repo, "reranker", dataset, force)
     positives = newest(data.positives, s.max_pairs)
     bad = [r for r in data.rows if float(r.get("label", 1.0)) <= 0]

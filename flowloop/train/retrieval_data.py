@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flowloop.config import TrainSettings
 from flowloop.errors import DatasetError, TrainingError
 from flowloop.models.registry import ModelVersion, Registry
 from flowloop.repo import FlowRepo
+from flowloop.train.device import cpu_bf16
 
 @dataclass
 class PairData:
@@ -79,6 +81,12 @@ def read_pairs(path: Path) -> list[dict[str, Any]]:
 def newest(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The ``limit`` newest rows (undated ones, the cold-start headings, count as oldest)."""
     return sorted(rows, key=lambda r: (r.get("time") or "", r["id"] if "id" in r else ""))[-limit:]
+
+
+def schedule_of(train: TrainSettings) -> dict[str, Any]:
+    """The ``fit_embedder`` / ``fit_reranker`` keywords ``[train]`` sets (both train on the CPU)."""
+    return {"epochs": train.epochs, "max_steps": train.max_steps, "seed": train.seed, "threads": train.threads,
+            "bf16": cpu_bf16(train.precision)}
 
 
 def starting_point(repo: FlowRepo, pass_name: str, configured: str, fallback: str) -> tuple[str, Path, str | None]:
