@@ -312,7 +312,8 @@ def main() -> None:
                      "seconds": round(train_s, 1), "steps": train_metrics.get("steps"),
                      "seconds_per_step": train_metrics.get("seconds_per_step") or 0.0, "epochs": 1,
                      "threads": args.threads, "batch_size": args.batch_size,
-                     "max_seq_length": EmbedderSettings().max_seq_length, "precision": trained.get("precision")},
+                     "max_seq_length": EmbedderSettings().max_seq_length, "precision": trained.get("precision"),
+                     "frozen_parameters": trained.get("frozen_parameters", 0)},
         "fusion": fusion, "reranker": rerank_info, "file_index": files_info, "systems": {},
         "machine": {"cpus": os.cpu_count(), "load_avg_end": os.getloadavg()},
     }

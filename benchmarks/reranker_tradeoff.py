@@ -131,7 +131,7 @@ def main() -> None:
         tuned = System("tuned", tuned_dir)
         ordered = [q for _, scored in folds for q in scored]  # the rows in the order `fused` scores them
         baseline = bench.score(System("shipped", tuned_dir, overrides=current, floor=True), ordered)
-        stock = bench.score(System("stock", overrides=current, floor=True), ordered)
+        stock = bench.score(System("stock"), ordered)  # learned_retrieval's "stock hybrid (flow search today)"
         timed = [(q["query"], passages_of(bench, tuned, q, args.top)) for q in test[:args.wait_queries]]
         for layers, tokens in args.configs:
             name = f"{layers}x{tokens}"
